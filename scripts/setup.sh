@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs everything beyond the .NET SDK: Debian packages (as root, when missing), paket, NuGet packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+[ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || need+=(libopenblas0-pthread)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) \
+      || echo "setup: could not install ${need[*]}; the managed matmul and the embedded data sample will be used" >&2
+  else
+    echo "setup: ${need[*]} missing and not root; the managed matmul and the embedded data sample will be used" >&2
+  fi
+fi
+dotnet tool restore >/dev/null
+dotnet paket restore >/dev/null

@@ -1,0 +1,191 @@
+namespace Hybrid.Core.Backends.Cpu
+
+open System
+open Hybrid.Core
+open Hybrid.Core.Backends
+
+/// Managed storage of a CPU tensor.
+type CpuStorage =
+    | F32 of float32[]
+    | F64 of float[]
+    | I64 of int64[]
+
+/// The CPU backend's tensor: a contiguous managed array, SIMD kernels, both cores.
+type CpuRawTensor(storage: CpuStorage, shape: int[]) =
+    inherit RawTensor(shape, (match storage with F32 _ -> Float32 | F64 _ -> Float64 | I64 _ -> Int64), Cpu)
+
+    static let backend = lazy (CpuBackend() :> Backend)
+    static let of32 (a: float32[]) s = CpuRawTensor(F32 a, s) :> RawTensor
+    static let of64 (a: float[]) s = CpuRawTensor(F64 a, s) :> RawTensor
+    static let ofI64 (a: int64[]) s = CpuRawTensor(I64 a, s) :> RawTensor
+    static let storageOf (op: string) (t: RawTensor) =
+        match t with
+        | :? CpuRawTensor as c -> c.Storage
+        | _ -> invalidArg "other" (sprintf "%s: expected a tensor on cpu, got one on %O" op t.Device)
+    static let floatsOnly (op: string) (dt: DType) : 'a =
+        raise (NotSupportedException(sprintf "%s: not defined for %O tensors (expected float32 or float64)" op dt))
+    static let indices (op: string) (t: RawTensor) =
+        match storageOf op t with
+        | I64 a -> a
+        | F32 a -> a |> Array.map int64
+        | F64 a -> a |> Array.map int64
+
+    /// The managed array behind this tensor.
+    member _.Storage = storage
+
+    /// Apply the same layout function to whichever array type is stored.
+    member private t.MapAny (f32: float32[] -> float32[]) (f64: float[] -> float[]) (i64: int64[] -> int64[]) (s: int[]) : RawTensor =
+        match storage with
+        | F32 a -> of32 (f32 a) s
+        | F64 a -> of64 (f64 a) s
+        | I64 a -> ofI64 (i64 a) s
+
+    /// Apply a float-only kernel.
+    member private t.MapFloat (op: string) (f32: float32[] -> float32[]) (f64: float[] -> float[]) (s: int[]) : RawTensor =
+        match storage with
+        | F32 a -> of32 (f32 a) s
+        | F64 a -> of64 (f64 a) s
+        | I64 _ -> floatsOnly op Int64
+
+    override _.Backend = backend.Value
+
+    override _.ToFloat32Array() = match storage with F32 a -> Array.copy a | F64 a -> Array.map float32 a | I64 a -> Array.map float32 a
+    override _.ToFloat64Array() = match storage with F32 a -> Array.map float a | F64 a -> Array.copy a | I64 a -> Array.map float a
+    override _.ToInt64Array() = match storage with F32 a -> Array.map int64 a | F64 a -> Array.map int64 a | I64 a -> Array.copy a
+    override t.Cast dt =
+        match dt with
+        | Float32 -> of32 (match storage with F32 a -> a | _ -> t.ToFloat32Array()) shape
+        | Float64 -> of64 (match storage with F64 a -> a | _ -> t.ToFloat64Array()) shape
+        | Int64 -> ofI64 (match storage with I64 a -> a | _ -> t.ToInt64Array()) shape
+
+    override t.Reshape s = t.MapAny id id id s
+    override t.Permute dims =
+        let s = dims |> Array.map (fun d -> shape.[d])
+        t.MapAny (fun a -> Layout.permute a shape dims) (fun a -> Layout.permute a shape dims) (fun a -> Layout.permute a shape dims) s
+    override t.Expand s =
+        if s = shape then t :> RawTensor
+        else t.MapAny (fun a -> Kernels.expand a shape s) (fun a -> Kernels.expand a shape s) (fun a -> Kernels.expand a shape s) s
+    override t.Slice(starts, stops, steps) =
+        let s = Layout.sliceShape starts stops steps
+        t.MapAny (fun a -> Layout.slice a shape starts stops steps) (fun a -> Layout.slice a shape starts stops steps) (fun a -> Layout.slice a shape starts stops steps) s
+    override t.SliceScatter(full, starts, stops, steps) =
+        t.MapAny (fun a -> Layout.sliceScatter a full starts stops steps) (fun a -> Layout.sliceScatter a full starts stops steps) (fun a -> Layout.sliceScatter a full starts stops steps) full
+    override t.Concat(others, dim) =
+        let all = Array.append [| t :> RawTensor |] others
+        let parts (f: CpuStorage -> 'a[]) = all |> Array.map (fun r -> f (storageOf "concat" r), r.Shape)
+        match storage with
+        | F32 _ -> let y, s = Layout.concat (parts (function F32 a -> a | _ -> invalidArg "others" "concat: dtypes differ")) dim in of32 y s
+        | F64 _ -> let y, s = Layout.concat (parts (function F64 a -> a | _ -> invalidArg "others" "concat: dtypes differ")) dim in of64 y s
+        | I64 _ -> let y, s = Layout.concat (parts (function I64 a -> a | _ -> invalidArg "others" "concat: dtypes differ")) dim in ofI64 y s
+    override t.IndexSelect(dim, index) =
+        let ix = indices "index_select" index
+        let s = Array.copy shape
+        s.[dim] <- ix.Length
+        t.MapAny (fun a -> Index.indexSelect a shape dim ix) (fun a -> Index.indexSelect a shape dim ix) (fun a -> Index.indexSelect a shape dim ix) s
+    override t.IndexAdd(full, dim, index) =
+        let ix = indices "index_add" index
+        t.MapFloat "index_add" (fun a -> Index.indexAdd a full dim ix) (fun a -> Index.indexAdd a full dim ix) full
+    override t.Gather(dim, index) =
+        let ix = indices "gather" index
+        t.MapAny (fun a -> Index.gather a shape dim ix index.Shape) (fun a -> Index.gather a shape dim ix index.Shape) (fun a -> Index.gather a shape dim ix index.Shape) index.Shape
+    override t.ScatterAdd(dim, index, src) =
+        let ix = indices "scatter_add" index
+        match storage, storageOf "scatter_add" src with
+        | F32 a, F32 b -> of32 (Index.scatterAdd a shape dim ix index.Shape b src.Shape) shape
+        | F64 a, F64 b -> of64 (Index.scatterAdd a shape dim ix index.Shape b src.Shape) shape
+        | _ -> invalidArg "src" (sprintf "scatter_add: dtypes %O and %O differ (expected the same float dtype)" t.DType src.DType)
+
+    override t.Unary op = t.MapFloat (sprintf "%A" op) (fun a -> let y = Array.zeroCreate a.Length in Par.elementwise a.Length (fun s e -> Kernels.unary op (ReadOnlySpan(a, s, e - s)) (Span(y, s, e - s))); y)
+                                                (fun a -> let y = Array.zeroCreate a.Length in Par.elementwise a.Length (fun s e -> Kernels.unary op (ReadOnlySpan(a, s, e - s)) (Span(y, s, e - s))); y) shape
+    override t.Binary(op, other) =
+        let outShape = Shape.broadcast (sprintf "%A" op) shape other.Shape
+        match storage, storageOf (sprintf "%A" op) other with
+        | F32 a, F32 b -> of32 (Kernels.binary op a shape b other.Shape outShape) outShape
+        | F64 a, F64 b -> of64 (Kernels.binary op a shape b other.Shape outShape) outShape
+        | I64 a, I64 b when (match op with Eq | Ne | Lt | Le | Gt | Ge -> true | _ -> false) ->
+            let a' = Kernels.expand a shape outShape
+            let b' = Kernels.expand b other.Shape outShape
+            let f = match op with Eq -> (=) | Ne -> (<>) | Lt -> (<) | Le -> (<=) | Gt -> (>) | _ -> (>=)
+            ofI64 (Array.map2 (fun u v -> if f u v then 1L else 0L) a' b') outShape
+        | _ -> invalidArg "other" (sprintf "%A: dtypes %O and %O differ (expected the same float dtype)" op t.DType other.DType)
+    override t.Where(a, b) =
+        let outShape = Shape.broadcast "where" (Shape.broadcast "where" shape a.Shape) b.Shape
+        let cond = t.Cast(a.DType)
+        match storageOf "where" cond, storageOf "where" a, storageOf "where" b with
+        | F32 c, F32 x, F32 y -> of32 (Kernels.where c shape x a.Shape y b.Shape outShape) outShape
+        | F64 c, F64 x, F64 y -> of64 (Kernels.where c shape x a.Shape y b.Shape outShape) outShape
+        | _ -> invalidArg "b" (sprintf "where: dtypes %O and %O differ (expected the same float dtype)" a.DType b.DType)
+
+    override t.SumDims(dims, keepDim) =
+        let s = Shape.reduced shape dims keepDim
+        t.MapFloat "sum" (fun a -> Reduce.sumDims a shape dims) (fun a -> Reduce.sumDims a shape dims) s
+    override t.ExtremeDim(isMax, dim, keepDim) =
+        let o, k, i = Reduce.around shape dim
+        let s = Shape.reduced shape [| dim |] keepDim
+        match storage with
+        | F32 a -> let v, ix = Kernels.extremeDim isMax a o k i in of32 v s, ofI64 ix s
+        | F64 a -> let v, ix = Kernels.extremeDim isMax a o k i in of64 v s, ofI64 ix s
+        | I64 _ -> floatsOnly (if isMax then "max" else "min") Int64
+    override t.Softmax dim = t.MapFloat "softmax" (fun a -> Reduce.softmax a shape dim false) (fun a -> Reduce.softmax a shape dim false) shape
+    override t.LogSoftmax dim = t.MapFloat "log_softmax" (fun a -> Reduce.softmax a shape dim true) (fun a -> Reduce.softmax a shape dim true) shape
+
+    override t.Matmul other =
+        match storage, storageOf "matmul" other with
+        | F32 a, F32 b -> let c, s = Matmul.batched a shape b other.Shape in of32 c s
+        | F64 a, F64 b -> let c, s = Matmul.batched a shape b other.Shape in of64 c s
+        | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
+    override t.Conv2d(weight, spec) =
+        match storage, storageOf "conv2d" weight with
+        | F32 a, F32 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of32 y s
+        | F64 a, F64 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of64 y s
+        | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O and %O differ (expected the same float dtype)" t.DType weight.DType)
+    override t.Conv2dBackwardInput(weight, inputShape, spec) =
+        match storage, storageOf "conv2d" weight with
+        | F32 g, F32 w -> of32 (Conv.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
+        | F64 g, F64 w -> of64 (Conv.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
+        | _ -> invalidArg "weight" "conv2d backward: dtypes differ"
+    override t.Conv2dBackwardWeight(input, weightShape, spec) =
+        match storage, storageOf "conv2d" input with
+        | F32 g, F32 x -> of32 (Conv.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
+        | F64 g, F64 x -> of64 (Conv.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
+        | _ -> invalidArg "input" "conv2d backward: dtypes differ"
+    override t.MaxPool2d spec =
+        match storage with
+        | F32 a -> let y, ix, s = Conv.maxPool2d a shape spec in of32 y s, ofI64 ix s
+        | F64 a -> let y, ix, s = Conv.maxPool2d a shape spec in of64 y s, ofI64 ix s
+        | I64 _ -> floatsOnly "max_pool2d" Int64
+    override t.MaxPool2dBackward(idx, inputShape) =
+        let ix = indices "max_pool2d" idx
+        t.MapFloat "max_pool2d" (fun g -> Conv.maxPool2dBackward g shape ix inputShape) (fun g -> Conv.maxPool2dBackward g shape ix inputShape) inputShape
+    override t.AvgPool2d spec =
+        match storage with
+        | F32 a -> let y, s = Conv.avgPool2d a shape spec in of32 y s
+        | F64 a -> let y, s = Conv.avgPool2d a shape spec in of64 y s
+        | I64 _ -> floatsOnly "avg_pool2d" Int64
+    override t.AvgPool2dBackward(inputShape, spec) =
+        t.MapFloat "avg_pool2d" (fun g -> Conv.avgPool2dBackward g shape inputShape spec) (fun g -> Conv.avgPool2dBackward g shape inputShape spec) inputShape
+
+/// Creates CPU tensors.
+and CpuBackend() =
+    inherit Backend(Cpu)
+    override _.Zeros(shape, dtype) =
+        match dtype with
+        | Float32 -> CpuRawTensor(F32 (Array.zeroCreate (Shape.numel shape)), shape)
+        | Float64 -> CpuRawTensor(F64 (Array.zeroCreate (Shape.numel shape)), shape)
+        | Int64 -> CpuRawTensor(I64 (Array.zeroCreate (Shape.numel shape)), shape)
+    override _.Full(shape, v, dtype) =
+        match dtype with
+        | Float32 -> CpuRawTensor(F32 (Array.create (Shape.numel shape) (float32 v)), shape)
+        | Float64 -> CpuRawTensor(F64 (Array.create (Shape.numel shape) v), shape)
+        | Int64 -> CpuRawTensor(I64 (Array.create (Shape.numel shape) (int64 v)), shape)
+    override _.FromFloat32(data, shape) = CpuRawTensor(F32 data, shape)
+    override _.FromFloat64(data, shape) = CpuRawTensor(F64 data, shape)
+    override _.FromInt64(data, shape) = CpuRawTensor(I64 data, shape)
+    override _.Import t =
+        match t with
+        | :? CpuRawTensor -> t
+        | _ ->
+            match t.DType with
+            | Float32 -> CpuRawTensor(F32 (t.ToFloat32Array()), t.Shape)
+            | Float64 -> CpuRawTensor(F64 (t.ToFloat64Array()), t.Shape)
+            | Int64 -> CpuRawTensor(I64 (t.ToInt64Array()), t.Shape)

@@ -1,0 +1,283 @@
+namespace Hybrid.Core.Backends.Cpu
+
+open System
+open System.Numerics
+open System.Numerics.Tensors
+
+/// Pointwise functions of one tensor. Parametrised ones carry their scalar.
+type UnaryOp =
+    | Neg | Abs | Exp | Log | Sqrt | Sin | Cos | Tanh | Sigmoid | Relu | Sign | Erf
+    | Softplus | Gelu | Square | Reciprocal | Log1p | Expm1
+    | LeakyRelu of slope: float
+    | Elu of alpha: float
+    | PowScalar of exponent: float
+    | Clamp of lo: float * hi: float
+    | AddScalar of c: float
+    | MulScalar of c: float
+    /// 1 where x > 0, else 0 (the derivative of relu).
+    | Positive
+
+/// Pointwise functions of two broadcast tensors; comparisons give 1 or 0 in the same dtype.
+type BinaryOp =
+    | Add | Sub | Mul | Div | Pow | Maximum | Minimum
+    | Eq | Ne | Lt | Le | Gt | Ge
+
+/// Generic SIMD kernels over spans for float32 and float64 (System.Numerics.Tensors does the vector work).
+module Kernels =
+
+    /// Abramowitz-Stegun 7.1.26 is too coarse for gradient checks; this is erf by W. J. Cody's rational
+    /// approximations (|rel err| < 1e-15), evaluated in float64.
+    let erf (x: float) =
+        let ax = abs x
+        let r =
+            if ax < 0.5 then
+                let t = x * x
+                let p = (((0.1857777061846031526730 * t + 3.161123743870565596947) * t + 113.8641541510501556495) * t + 377.4852376853020208137) * t + 3209.377589138469472562
+                let q = (((t + 23.60129095234412093499) * t + 244.0246379344441733056) * t + 1282.616526077372275645) * t + 2844.236833439170622273
+                x * p / q
+            elif ax < 4.0 then
+                let p = ((((((( 2.15311535474403846343e-8 * ax + 0.564188496988670089180) * ax + 8.88314979438837594118) * ax + 66.1191906371416294775) * ax + 298.635138197400131132) * ax + 881.952221241769090411) * ax + 1712.04761263407058314) * ax + 2051.07837782607146532)
+                let q = ((((((( ax + 15.7449261107098347253) * ax + 117.693950891312499305) * ax + 537.181101862009857509) * ax + 1621.38957456669018874) * ax + 3290.79923573345962678) * ax + 4362.61909014324715820) * ax + 3439.36767414372163696) * ax + 2051.07837782607168331
+                let v = 1.0 - exp (-ax * ax) * p / q
+                if x < 0.0 then -v else v
+            else
+                let z = 1.0 / (ax * ax)
+                let p = ((((0.0163153871373020978498 * z + 0.305326634961232344035) * z + 0.360344899949804439429) * z + 0.125781726111229246204) * z + 0.0160837851487422766278) * z + 6.58749161529837803157e-4
+                let q = ((((z + 2.56852019228982242072) * z + 1.87295284992346725209) * z + 0.527905102951428412248) * z + 0.0605183413124413191178) * z + 2.33520497626869185443e-3
+                let v = (1.0 / sqrt Math.PI - z * p / q) / ax
+                let v = 1.0 - exp (-ax * ax) * v
+                if x < 0.0 then -v else v
+        r
+
+    let inline private cast<'T when 'T :> INumberBase<'T>> (x: float) : 'T = 'T.CreateTruncating x
+    /// IEEE comparisons without F#'s structural (slow, NaN-unaware) generic comparison.
+    let inline gt<'T when 'T :> IComparisonOperators<'T, 'T, bool>> (a: 'T) (b: 'T) = 'T.op_GreaterThan(a, b)
+    let inline ge<'T when 'T :> IComparisonOperators<'T, 'T, bool>> (a: 'T) (b: 'T) = 'T.op_GreaterThanOrEqual(a, b)
+    let inline lt<'T when 'T :> IComparisonOperators<'T, 'T, bool>> (a: 'T) (b: 'T) = 'T.op_LessThan(a, b)
+    let inline le<'T when 'T :> IComparisonOperators<'T, 'T, bool>> (a: 'T) (b: 'T) = 'T.op_LessThanOrEqual(a, b)
+    let inline eq<'T when 'T :> IEqualityOperators<'T, 'T, bool>> (a: 'T) (b: 'T) = 'T.op_Equality(a, b)
+    let inline ne<'T when 'T :> IEqualityOperators<'T, 'T, bool>> (a: 'T) (b: 'T) = 'T.op_Inequality(a, b)
+    /// A span's read-only view.
+    let inline ro (s: Span<'T>) : ReadOnlySpan<'T> = Span<'T>.op_Implicit s
+    let inline private toF<'T when 'T :> INumberBase<'T>> (x: 'T) : float = Double.CreateTruncating x
+
+    /// y = op(x), same length.
+    let unary<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (op: UnaryOp) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        match op with
+        | Neg -> TensorPrimitives.Negate(x, y)
+        | Abs -> TensorPrimitives.Abs(x, y)
+        | Exp -> TensorPrimitives.Exp(x, y)
+        | Log -> TensorPrimitives.Log(x, y)
+        | Sqrt -> TensorPrimitives.Sqrt(x, y)
+        | Sin -> TensorPrimitives.Sin(x, y)
+        | Cos -> TensorPrimitives.Cos(x, y)
+        | Tanh -> TensorPrimitives.Tanh(x, y)
+        | Sigmoid -> TensorPrimitives.Sigmoid(x, y)
+        | Relu -> TensorPrimitives.Max(x, 'T.Zero, y)
+        | Square -> TensorPrimitives.Multiply(x, x, y)
+        | Reciprocal -> TensorPrimitives.Divide('T.One, x, y)
+        | Log1p -> TensorPrimitives.LogP1(x, y)
+        | Expm1 -> TensorPrimitives.ExpM1(x, y)
+        | AddScalar c -> TensorPrimitives.Add(x, cast<'T> c, y)
+        | MulScalar c -> TensorPrimitives.Multiply(x, cast<'T> c, y)
+        | PowScalar p when p = 2.0 -> TensorPrimitives.Multiply(x, x, y)
+        | PowScalar p -> TensorPrimitives.Pow(x, cast<'T> p, y)
+        | Clamp (lo, hi) ->
+            TensorPrimitives.Max(x, cast<'T> lo, y)
+            TensorPrimitives.Min(ro y, cast<'T> hi, y)
+        | Sign -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (float ('T.Sign x.[i]))
+        | Positive -> for i in 0 .. x.Length - 1 do y.[i] <- (if gt x.[i] 'T.Zero then 'T.One else 'T.Zero)
+        | Erf -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (erf (toF x.[i]))
+        | Softplus ->
+            // softplus(x) = max(x,0) + log1p(exp(-|x|)), stable for large |x|
+            for i in 0 .. x.Length - 1 do
+                let v = x.[i]
+                y.[i] <- 'T.Max(v, 'T.Zero) + 'T.LogP1('T.Exp(-'T.Abs v))
+        | Gelu ->
+            // gelu(x) = x·Φ(x) = x·½(1 + erf(x/√2))
+            for i in 0 .. x.Length - 1 do
+                let v = toF x.[i]
+                y.[i] <- cast<'T> (0.5 * v * (1.0 + erf (v / sqrt 2.0)))
+        | LeakyRelu s ->
+            let s = cast<'T> s
+            for i in 0 .. x.Length - 1 do
+                let v = x.[i]
+                y.[i] <- if gt v 'T.Zero then v else s * v
+        | Elu a ->
+            let a = cast<'T> a
+            for i in 0 .. x.Length - 1 do
+                let v = x.[i]
+                y.[i] <- if gt v 'T.Zero then v else a * ('T.Exp v - 'T.One)
+
+    let inline private b2t<'T when 'T :> INumberBase<'T>> (c: bool) = if c then 'T.One else 'T.Zero
+
+    let private compareLoop<'T when 'T :> IFloatingPointIeee754<'T>> (op: BinaryOp) (a: ReadOnlySpan<'T>) (sa: int) (b: ReadOnlySpan<'T>) (sb: int) (y: Span<'T>) =
+        for i in 0 .. y.Length - 1 do
+            let u = a.[i * sa]
+            let v = b.[i * sb]
+            y.[i] <-
+                match op with
+                | Eq -> b2t (eq u v) | Ne -> b2t (ne u v) | Lt -> b2t (lt u v)
+                | Le -> b2t (le u v) | Gt -> b2t (gt u v) | _ -> b2t (ge u v)
+
+    /// y = a op b where both runs have y's length.
+    let binarySS<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (op: BinaryOp) (a: ReadOnlySpan<'T>) (b: ReadOnlySpan<'T>) (y: Span<'T>) =
+        match op with
+        | Add -> TensorPrimitives.Add(a, b, y)
+        | Sub -> TensorPrimitives.Subtract(a, b, y)
+        | Mul -> TensorPrimitives.Multiply(a, b, y)
+        | Div -> TensorPrimitives.Divide(a, b, y)
+        | Pow -> TensorPrimitives.Pow(a, b, y)
+        | Maximum -> TensorPrimitives.Max(a, b, y)
+        | Minimum -> TensorPrimitives.Min(a, b, y)
+        | _ -> compareLoop op a 1 b 1 y
+
+    /// y = a op s where s is a scalar.
+    let binarySV<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (op: BinaryOp) (a: ReadOnlySpan<'T>) (s: 'T) (y: Span<'T>) =
+        match op with
+        | Add -> TensorPrimitives.Add(a, s, y)
+        | Sub -> TensorPrimitives.Subtract(a, s, y)
+        | Mul -> TensorPrimitives.Multiply(a, s, y)
+        | Div -> TensorPrimitives.Divide(a, s, y)
+        | Pow -> TensorPrimitives.Pow(a, s, y)
+        | Maximum -> TensorPrimitives.Max(a, s, y)
+        | Minimum -> TensorPrimitives.Min(a, s, y)
+        | _ -> compareLoop op a 1 (ReadOnlySpan<'T>([| s |])) 0 y
+
+    /// y = s op b where s is a scalar.
+    let binaryVS<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (op: BinaryOp) (s: 'T) (b: ReadOnlySpan<'T>) (y: Span<'T>) =
+        match op with
+        | Add -> TensorPrimitives.Add(b, s, y)
+        | Sub -> TensorPrimitives.Subtract(s, b, y)
+        | Mul -> TensorPrimitives.Multiply(b, s, y)
+        | Div -> TensorPrimitives.Divide(s, b, y)
+        | Pow -> TensorPrimitives.Pow(s, b, y)
+        | Maximum -> TensorPrimitives.Max(b, s, y)
+        | Minimum -> TensorPrimitives.Min(b, s, y)
+        | _ -> compareLoop op (ReadOnlySpan<'T>([| s |])) 0 b 1 y
+
+    /// Broadcast strides of `shape` against an output of rank `rank` (0 where the dim is broadcast).
+    let broadcastStrides (shape: int[]) (outShape: int[]) =
+        let rank = outShape.Length
+        let st = Hybrid.Core.Shape.strides shape
+        Array.init rank (fun i ->
+            let j = i - (rank - shape.Length)
+            if j < 0 || shape.[j] = 1 then 0 else st.[j])
+
+    /// out = a op b with NumPy broadcasting; the innermost run goes through the SIMD span kernels.
+    let binary<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (op: BinaryOp) (a: 'T[]) (aShape: int[]) (b: 'T[]) (bShape: int[]) (outShape: int[]) : 'T[] =
+        let n = Hybrid.Core.Shape.numel outShape
+        let y = Array.zeroCreate<'T> n
+        if n > 0 then
+            if a.Length = n && b.Length = n then
+                Par.elementwise n (fun s e -> binarySS op (ReadOnlySpan(a, s, e - s)) (ReadOnlySpan(b, s, e - s)) (Span(y, s, e - s)))
+            elif b.Length = 1 && a.Length = n then
+                Par.elementwise n (fun s e -> binarySV op (ReadOnlySpan(a, s, e - s)) b.[0] (Span(y, s, e - s)))
+            elif a.Length = 1 && b.Length = n then
+                Par.elementwise n (fun s e -> binaryVS op a.[0] (ReadOnlySpan(b, s, e - s)) (Span(y, s, e - s)))
+            else
+                let rank = outShape.Length
+                let sa = broadcastStrides aShape outShape
+                let sb = broadcastStrides bShape outShape
+                let inner = outShape.[rank - 1]
+                let outer = n / inner
+                let ia, ib = sa.[rank - 1], sb.[rank - 1]
+                Par.chunks outer (max 1 (Par.grain / max 1 inner)) (fun s e ->
+                    let idx = Array.zeroCreate<int> rank
+                    // position idx at row s
+                    let mutable r = s
+                    for d in rank - 2 .. -1 .. 0 do
+                        idx.[d] <- r % outShape.[d]
+                        r <- r / outShape.[d]
+                    for row in s .. e - 1 do
+                        let mutable oa = 0
+                        let mutable ob = 0
+                        for d in 0 .. rank - 2 do
+                            oa <- oa + idx.[d] * sa.[d]
+                            ob <- ob + idx.[d] * sb.[d]
+                        let dst = Span(y, row * inner, inner)
+                        match ia, ib with
+                        | 1, 1 -> binarySS op (ReadOnlySpan(a, oa, inner)) (ReadOnlySpan(b, ob, inner)) dst
+                        | 1, 0 -> binarySV op (ReadOnlySpan(a, oa, inner)) b.[ob] dst
+                        | 0, 1 -> binaryVS op a.[oa] (ReadOnlySpan(b, ob, inner)) dst
+                        | _ ->
+                            // both broadcast along the last dim: one value
+                            let v = Array.zeroCreate<'T> 1
+                            binarySS op (ReadOnlySpan(a, oa, 1)) (ReadOnlySpan(b, ob, 1)) (Span v)
+                            dst.Fill v.[0]
+                        // advance the row index
+                        let mutable d = rank - 2
+                        let mutable carry = true
+                        while carry && d >= 0 do
+                            idx.[d] <- idx.[d] + 1
+                            if idx.[d] = outShape.[d] then idx.[d] <- 0; d <- d - 1
+                            else carry <- false)
+        y
+
+    /// Materialise `x` (of `shape`) broadcast to `outShape`.
+    let expand<'T> (x: 'T[]) (shape: int[]) (outShape: int[]) : 'T[] =
+        let n = Hybrid.Core.Shape.numel outShape
+        let y = Array.zeroCreate<'T> n
+        if n > 0 then
+            let rank = outShape.Length
+            let sx = broadcastStrides shape outShape
+            let idx = Array.zeroCreate<int> rank
+            let inner = outShape.[rank - 1]
+            let ix = sx.[rank - 1]
+            for row in 0 .. n / inner - 1 do
+                let mutable o = 0
+                for d in 0 .. rank - 2 do o <- o + idx.[d] * sx.[d]
+                if ix = 1 then Array.blit x o y (row * inner) inner
+                else Array.fill y (row * inner) inner x.[o]
+                let mutable d = rank - 2
+                let mutable carry = true
+                while carry && d >= 0 do
+                    idx.[d] <- idx.[d] + 1
+                    if idx.[d] = outShape.[d] then idx.[d] <- 0; d <- d - 1
+                    else carry <- false
+        y
+
+    /// Sum over one dim of a tensor viewed as [outer, dim, inner].
+    let sumDim<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (outer: int) (dim: int) (inner: int) : 'T[] =
+        let y = Array.zeroCreate<'T> (outer * inner)
+        if inner = 1 then
+            Par.chunks outer (max 1 (Par.grain / max 1 dim)) (fun s e ->
+                for o in s .. e - 1 do y.[o] <- TensorPrimitives.Sum(ReadOnlySpan(x, o * dim, dim)))
+        else
+            Par.chunks outer (max 1 (Par.grain / max 1 (dim * inner))) (fun s e ->
+                for o in s .. e - 1 do
+                    let dst = Span(y, o * inner, inner)
+                    for k in 0 .. dim - 1 do
+                        TensorPrimitives.Add(ro dst, ReadOnlySpan(x, (o * dim + k) * inner, inner), dst))
+        y
+
+    /// Max (or min) over one dim of [outer, dim, inner]: values and the index of the first extreme.
+    let extremeDim<'T when 'T :> IFloatingPointIeee754<'T>> (isMax: bool) (x: 'T[]) (outer: int) (dim: int) (inner: int) : 'T[] * int64[] =
+        let y = Array.zeroCreate<'T> (outer * inner)
+        let ix = Array.zeroCreate<int64> (outer * inner)
+        for o in 0 .. outer - 1 do
+            for i in 0 .. inner - 1 do
+                let mutable best = x.[o * dim * inner + i]
+                let mutable bi = 0
+                for k in 1 .. dim - 1 do
+                    let v = x.[(o * dim + k) * inner + i]
+                    if (isMax && (gt v best || ('T.IsNaN v && not ('T.IsNaN best)))) || (not isMax && (lt v best || ('T.IsNaN v && not ('T.IsNaN best)))) then
+                        best <- v
+                        bi <- k
+                y.[o * inner + i] <- best
+                ix.[o * inner + i] <- int64 bi
+        y, ix
+
+    /// out = cond ? a : b, all three broadcast to outShape (cond is nonzero = true).
+    let where<'T when 'T :> IFloatingPointIeee754<'T>> (c: 'T[]) (cShape: int[]) (a: 'T[]) (aShape: int[]) (b: 'T[]) (bShape: int[]) (outShape: int[]) : 'T[] =
+        let n = Hybrid.Core.Shape.numel outShape
+        let c' = if c.Length = n then c else expand c cShape outShape
+        let a' = if a.Length = n then a else expand a aShape outShape
+        let b' = if b.Length = n then b else expand b bShape outShape
+        Array.init n (fun i -> if ne c'.[i] 'T.Zero then a'.[i] else b'.[i])

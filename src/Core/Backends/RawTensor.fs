@@ -1,0 +1,99 @@
+namespace Hybrid.Core.Backends
+
+open Hybrid.Core
+open Hybrid.Core.Backends.Cpu
+
+/// Geometry of a 2-D convolution (torch.nn.functional.conv2d's arguments).
+type Conv2dSpec =
+    { Stride: int * int; Padding: int * int; Dilation: int * int; Groups: int }
+
+/// Geometry of a 2-D pooling window (torch.nn.functional.max_pool2d / avg_pool2d).
+type Pool2dSpec =
+    { Kernel: int * int; Stride: int * int; Padding: int * int; Dilation: int * int
+      CeilMode: bool; CountIncludePad: bool }
+
+/// The backend seam: a dense row-major tensor value on one device, with the primitive ops every
+/// backend implements. Nothing here knows about gradients; the tape works one level up, on `Tensor`.
+/// Raw tensors are immutable: every op returns a new one (Reshape may share storage, never mutates).
+[<AbstractClass>]
+type RawTensor(shape: int[], dtype: DType, device: Device) =
+    /// Dimensions, row-major.
+    member _.Shape = shape
+    /// Element type.
+    member _.DType = dtype
+    /// Where the storage lives.
+    member _.Device = device
+    /// Number of elements.
+    member _.Numel = Shape.numel shape
+    /// Rank (number of dimensions).
+    member _.Rank = shape.Length
+
+    /// The factory of this tensor's backend (creates tensors on the same device).
+    abstract Backend: Backend
+
+    // ---- host transfer and types
+    abstract ToFloat32Array: unit -> float32[]
+    abstract ToFloat64Array: unit -> float[]
+    abstract ToInt64Array: unit -> int64[]
+    abstract Cast: DType -> RawTensor
+
+    // ---- layout (Layout.fs on the CPU)
+    abstract Reshape: int[] -> RawTensor
+    abstract Permute: dims: int[] -> RawTensor
+    abstract Expand: int[] -> RawTensor
+    /// Elements start..stop-1 by step along each dim (all three arrays of length Rank, already validated).
+    abstract Slice: starts: int[] * stops: int[] * steps: int[] -> RawTensor
+    /// The inverse of Slice for gradients: zeros of `fullShape` with this tensor written at the slice.
+    abstract SliceScatter: fullShape: int[] * starts: int[] * stops: int[] * steps: int[] -> RawTensor
+    /// Concatenate this tensor and `others` along `dim`.
+    abstract Concat: others: RawTensor[] * dim: int -> RawTensor
+    /// out[..., i, ...] = x[..., index[i], ...] along `dim` (index is int64, rank 1).
+    abstract IndexSelect: dim: int * index: RawTensor -> RawTensor
+    /// Zeros of `fullShape` with this tensor added at rows `index` along `dim` (backward of IndexSelect).
+    abstract IndexAdd: fullShape: int[] * dim: int * index: RawTensor -> RawTensor
+    /// torch.gather: out[i][j] = x[index[i][j]][j] along dim 0 (and likewise for other dims).
+    abstract Gather: dim: int * index: RawTensor -> RawTensor
+    /// A copy of this tensor with src added at the positions index names along dim (torch.scatter_add).
+    abstract ScatterAdd: dim: int * index: RawTensor * src: RawTensor -> RawTensor
+
+    // ---- pointwise (Elementwise.fs on the CPU)
+    abstract Unary: UnaryOp -> RawTensor
+    abstract Binary: BinaryOp * RawTensor -> RawTensor
+    /// this is the condition (nonzero = true): out = cond ? a : b, broadcast.
+    abstract Where: a: RawTensor * b: RawTensor -> RawTensor
+
+    // ---- reductions (Reduce.fs on the CPU)
+    abstract SumDims: dims: int[] * keepDim: bool -> RawTensor
+    /// Max (isMax) or min over one dim: values and int64 indices.
+    abstract ExtremeDim: isMax: bool * dim: int * keepDim: bool -> RawTensor * RawTensor
+    abstract Softmax: dim: int -> RawTensor
+    abstract LogSoftmax: dim: int -> RawTensor
+
+    // ---- linear algebra and convolution (Matmul.fs, Conv.fs on the CPU)
+    /// Matrix product with batch dims broadcast: [..., m, k] x [..., k, n] -> [..., m, n].
+    abstract Matmul: RawTensor -> RawTensor
+    /// input [N, C, H, W] * weight [O, C/groups, kH, kW] -> [N, O, H', W'].
+    abstract Conv2d: weight: RawTensor * spec: Conv2dSpec -> RawTensor
+    /// Gradient of Conv2d with respect to its input; this is grad [N, O, H', W'].
+    abstract Conv2dBackwardInput: weight: RawTensor * inputShape: int[] * spec: Conv2dSpec -> RawTensor
+    /// Gradient of Conv2d with respect to its weight; this is grad [N, O, H', W'].
+    abstract Conv2dBackwardWeight: input: RawTensor * weightShape: int[] * spec: Conv2dSpec -> RawTensor
+    /// Max pooling: values and the flat (per-plane) int64 index of each chosen element.
+    abstract MaxPool2d: Pool2dSpec -> RawTensor * RawTensor
+    /// Gradient of MaxPool2d: this is grad, routed to the chosen positions of an input of inputShape.
+    abstract MaxPool2dBackward: indices: RawTensor * inputShape: int[] -> RawTensor
+    abstract AvgPool2d: Pool2dSpec -> RawTensor
+    /// Gradient of AvgPool2d: this is grad, spread over each window of an input of inputShape.
+    abstract AvgPool2dBackward: inputShape: int[] * spec: Pool2dSpec -> RawTensor
+
+/// Creates raw tensors on one device.
+and [<AbstractClass>] Backend(device: Device) =
+    /// The device this backend allocates on.
+    member _.Device = device
+    abstract Zeros: shape: int[] * dtype: DType -> RawTensor
+    abstract Full: shape: int[] * value: float * dtype: DType -> RawTensor
+    abstract FromFloat32: data: float32[] * shape: int[] -> RawTensor
+    abstract FromFloat64: data: float[] * shape: int[] -> RawTensor
+    abstract FromInt64: data: int64[] * shape: int[] -> RawTensor
+    /// Move a tensor from any device onto this one.
+    abstract Import: RawTensor -> RawTensor
