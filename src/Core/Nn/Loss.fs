@@ -1,0 +1,5 @@
+namespace Hybrid.Core
+
+/// (being written)
+module Loss =
+    let internal placeholder = ()

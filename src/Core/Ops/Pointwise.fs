@@ -1,0 +1,5 @@
+namespace Hybrid.Core
+
+/// (being written)
+module Pointwise =
+    let internal placeholder = ()

@@ -1,0 +1,5 @@
+namespace Hybrid.Core
+
+/// (being written)
+module Softmax =
+    let internal placeholder = ()
