@@ -32,9 +32,9 @@ public static class Rng
 /// so that <see cref="Backward"/> computes gradients (PyTorch's <c>torch.Tensor</c>).
 /// Operations never change a tensor's values; they return new tensors.
 /// </summary>
-public class Tensor
+public partial class Tensor
 {
-    internal CoreTensor Core { get; }
+    internal CoreTensor Core { get; private protected set; }
 
     internal Tensor(CoreTensor core) => Core = core;
 

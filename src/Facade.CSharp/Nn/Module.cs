@@ -1,0 +1,189 @@
+using System.Reflection;
+
+namespace Hybrid.Nn;
+
+/// <summary>
+/// Base class of layers and models (<c>torch.nn.Module</c>). Parameters and submodules held in fields are found
+/// automatically (in declaration order), or can be registered by name with <see cref="RegisterParameter"/> and
+/// <see cref="RegisterModule"/>.
+/// </summary>
+public abstract class Module
+{
+    private readonly List<(string Name, Parameter? Param)> _params = new();
+    private readonly List<(string Name, Module Module)> _modules = new();
+    private readonly List<(string Name, Tensor Buffer)> _buffers = new();
+    private bool _discovered;
+
+    /// <summary>True in training mode (the default), false after <see cref="Eval"/>; dropout and batch norm read it.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>Compute the module's output.</summary>
+    /// <param name="input">The input batch.</param>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Same as <see cref="Forward"/>, so a module can be called like a function.</summary>
+    /// <param name="input">The input batch.</param>
+    public Tensor Call(Tensor input) => Forward(input);
+
+    /// <summary>Register a parameter under a name (null registers an absent parameter, such as a disabled bias).</summary>
+    /// <param name="name">Name in <see cref="NamedParameters"/> and state dicts.</param>
+    /// <param name="parameter">The parameter, or null.</param>
+    protected void RegisterParameter(string name, Parameter? parameter)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name, nameof(name));
+        if (_params.Any(p => p.Name == name))
+            throw new ArgumentException($"RegisterParameter: a parameter named '{name}' is already registered", nameof(name));
+        _params.Add((name, parameter));
+    }
+
+    /// <summary>Register a submodule under a name.</summary>
+    /// <param name="name">Name prefix of its parameters.</param>
+    /// <param name="module">The submodule.</param>
+    protected void RegisterModule(string name, Module module)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name, nameof(name));
+        ArgumentNullException.ThrowIfNull(module, nameof(module));
+        if (_modules.Any(m => m.Name == name))
+            throw new ArgumentException($"RegisterModule: a submodule named '{name}' is already registered", nameof(name));
+        _modules.Add((name, module));
+    }
+
+    /// <summary>Register a non-learnable tensor that belongs to the state (such as batch norm's running mean).</summary>
+    /// <param name="name">Name in state dicts.</param>
+    /// <param name="buffer">The tensor.</param>
+    protected void RegisterBuffer(string name, Tensor buffer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name, nameof(name));
+        ArgumentNullException.ThrowIfNull(buffer, nameof(buffer));
+        var i = _buffers.FindIndex(b => b.Name == name);
+        if (i >= 0) _buffers[i] = (name, buffer); else _buffers.Add((name, buffer));
+    }
+
+    /// <summary>Read a registered buffer.</summary>
+    /// <param name="name">Its name.</param>
+    protected Tensor GetBuffer(string name) => _buffers.First(b => b.Name == name).Buffer;
+
+    private void Discover()
+    {
+        if (_discovered) return;
+        _discovered = true;
+        for (var t = GetType(); t is not null && t != typeof(Module); t = t.BaseType)
+        {
+            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            {
+                var name = f.Name.StartsWith('<') ? f.Name[1..f.Name.IndexOf('>')] : f.Name.TrimStart('_');
+                var value = f.GetValue(this);
+                if (value is Parameter p && !_params.Any(x => ReferenceEquals(x.Param, p)))
+                    _params.Add((ToSnake(name), p));
+                else if (value is Module m && !_modules.Any(x => ReferenceEquals(x.Module, m)))
+                    _modules.Add((ToSnake(name), m));
+            }
+        }
+    }
+
+    private static string ToSnake(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
+
+    /// <summary>The direct submodules with their names.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren()
+    {
+        Discover();
+        return _modules.ToArray();
+    }
+
+    /// <summary>Every parameter of this module and its submodules, named by path ("0.weight", "fc.bias").</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    {
+        Discover();
+        foreach (var (n, p) in _params)
+            if (p is not null) yield return (n, p);
+        foreach (var (mn, m) in _modules)
+            foreach (var (n, p) in m.NamedParameters())
+                yield return ($"{mn}.{n}", p);
+    }
+
+    /// <summary>Every parameter of this module and its submodules, in a stable order.</summary>
+    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter);
+
+    /// <summary>Every buffer of this module and its submodules, named by path.</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers()
+    {
+        Discover();
+        foreach (var b in _buffers) yield return b;
+        foreach (var (mn, m) in _modules)
+            foreach (var (n, b) in m.NamedBuffers())
+                yield return ($"{mn}.{n}", b);
+    }
+
+    /// <summary>Switch this module and its submodules to training mode.</summary>
+    public Module Train(bool mode = true)
+    {
+        Training = mode;
+        foreach (var (_, m) in NamedChildren()) m.Train(mode);
+        return this;
+    }
+
+    /// <summary>Switch this module and its submodules to evaluation mode (dropout off, batch norm uses running statistics).</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Clear the gradients of every parameter.</summary>
+    /// <param name="setToNone">Set them to null (the default, as in PyTorch 2) rather than to zeros.</param>
+    public void ZeroGrad(bool setToNone = true)
+    {
+        foreach (var p in Parameters())
+            p.Grad = setToNone || p.Grad is null ? null : p.Grad.ZerosLike();
+    }
+
+    /// <summary>Copies of every parameter and buffer by name (<c>state_dict()</c>).</summary>
+    public Dictionary<string, Tensor> StateDict()
+    {
+        var d = new Dictionary<string, Tensor>();
+        foreach (var (n, p) in NamedParameters()) d[n] = p.Detach();
+        foreach (var (n, b) in NamedBuffers()) d[n] = b.Detach();
+        return d;
+    }
+
+    /// <summary>Load parameters and buffers by name. Checks every entry before changing anything.</summary>
+    /// <param name="stateDict">Tensors by name, as from <see cref="StateDict"/>.</param>
+    /// <param name="strict">Require exactly the module's names (no missing, no unexpected).</param>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict, nameof(stateDict));
+        var parameters = NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        var buffers = NamedBuffers().ToList();
+        var known = parameters.Keys.Concat(buffers.Select(b => b.Name)).ToHashSet();
+        if (strict)
+        {
+            var missing = known.Where(k => !stateDict.ContainsKey(k)).ToArray();
+            var unexpected = stateDict.Keys.Where(k => !known.Contains(k)).ToArray();
+            if (missing.Length > 0 || unexpected.Length > 0)
+                throw new ArgumentException($"LoadStateDict: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}]", nameof(stateDict));
+        }
+        foreach (var (name, value) in stateDict)
+        {
+            Tensor? target = parameters.TryGetValue(name, out var p) ? p : buffers.FirstOrDefault(b => b.Name == name).Buffer;
+            if (target is null) continue;
+            if (!target.Shape.SequenceEqual(value.Shape) || target.DType != value.DType)
+                throw new ArgumentException($"LoadStateDict: '{name}' has shape [{string.Join(",", value.Shape)}] {value.DType}, the module expects [{string.Join(",", target.Shape)}] {target.DType}", nameof(stateDict));
+        }
+        foreach (var (name, value) in stateDict)
+        {
+            if (parameters.TryGetValue(name, out var p)) p.SetData(value);
+            else
+            {
+                var owner = FindBufferOwner(name);
+                owner?.Module.RegisterBuffer(owner.Value.Local, value.Detach());
+            }
+        }
+    }
+
+    private (Module Module, string Local)? FindBufferOwner(string path)
+    {
+        if (_buffers.Any(b => b.Name == path)) return (this, path);
+        var dot = path.IndexOf('.');
+        if (dot < 0) return null;
+        var head = path[..dot];
+        var child = NamedChildren().FirstOrDefault(c => c.Name == head).Module;
+        return child?.FindBufferOwner(path[(dot + 1)..]);
+    }
+}

@@ -1,0 +1,42 @@
+using CoreTensor = Hybrid.Core.Tensor;
+
+namespace Hybrid.Nn;
+
+/// <summary>
+/// A tensor that is a learnable weight of a <see cref="Module"/> (<c>torch.nn.Parameter</c>): a leaf that requires
+/// grad by default and whose values optimizers replace in place.
+/// </summary>
+public sealed class Parameter : Tensor
+{
+    /// <summary>Make a parameter holding a copy of <paramref name="data"/>'s values.</summary>
+    /// <param name="data">Initial values.</param>
+    /// <param name="requiresGrad">Whether gradients flow to it.</param>
+    public Parameter(Tensor data, bool requiresGrad = true)
+        : base(new CoreTensor((data ?? throw new ArgumentNullException(nameof(data))).Core.Raw))
+    {
+        Core.RequiresGrad = requiresGrad;
+    }
+
+    internal Parameter(CoreTensor core, bool requiresGrad) : base(new CoreTensor(core.Raw))
+    {
+        Core.RequiresGrad = requiresGrad;
+    }
+
+    /// <summary>Replace the values (same shape and dtype), keeping the gradient flag and the accumulated gradient.</summary>
+    /// <param name="value">The new values.</param>
+    public void SetData(Tensor value)
+    {
+        ArgumentNullException.ThrowIfNull(value, nameof(value));
+        SetData(value.Core);
+    }
+
+    internal void SetData(CoreTensor value)
+    {
+        if (!value.Shape.AsSpan().SequenceEqual(Core.Shape) || value.DType != Core.DType)
+            throw new ArgumentException(
+                $"Parameter.SetData: new value of shape [{string.Join(",", value.Shape)}] {value.DType} does not match [{string.Join(",", Core.Shape)}] {Core.DType}",
+                nameof(value));
+        var fresh = new CoreTensor(value.Raw) { RequiresGrad = Core.RequiresGrad, Grad = Core.Grad };
+        Core = fresh;
+    }
+}
