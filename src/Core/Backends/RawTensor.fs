@@ -72,6 +72,15 @@ type RawTensor(shape: int[], dtype: DType, device: Device) =
     // ---- linear algebra and convolution (Matmul.fs, Conv.fs on the CPU)
     /// Matrix product with batch dims broadcast: [..., m, k] x [..., k, n] -> [..., m, n].
     abstract Matmul: RawTensor -> RawTensor
+    /// op(this) · op(other) with batch dims broadcast, where op transposes the last two dims when its flag
+    /// is set (BLAS's transA/transB). The default materialises the transposes; a backend overrides it to
+    /// read them in place (the CPU one passes the flags to BLAS).
+    abstract MatmulT: other: RawTensor * transA: bool * transB: bool -> RawTensor
+    default t.MatmulT(other, transA, transB) =
+        let tr (x: RawTensor) =
+            let r = x.Rank
+            x.Permute(Array.append [| 0 .. r - 3 |] [| r - 1; r - 2 |])
+        (if transA then tr t else t).Matmul(if transB then tr other else other)
     /// input [N, C, H, W] * weight [O, C/groups, kH, kW] -> [N, O, H', W'].
     abstract Conv2d: weight: RawTensor * spec: Conv2dSpec -> RawTensor
     /// Gradient of Conv2d with respect to its input; this is grad [N, O, H', W'].

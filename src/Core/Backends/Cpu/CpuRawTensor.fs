@@ -134,6 +134,11 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
         | F32 a, F32 b -> let c, s = Matmul.batched a shape b other.Shape in of32 c s
         | F64 a, F64 b -> let c, s = Matmul.batched a shape b other.Shape in of64 c s
         | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
+    override t.MatmulT(other, transA, transB) =
+        match storage, storageOf "matmul" other with
+        | F32 a, F32 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of32 c s
+        | F64 a, F64 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of64 c s
+        | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
     override t.Conv2d(weight, spec) =
         match storage, storageOf "conv2d" weight with
         | F32 a, F32 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of32 y s
