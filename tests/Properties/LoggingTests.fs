@@ -93,3 +93,47 @@ let ``a flipped payload byte or a truncated record is caught by the reader`` () 
     Assert.Contains("record 1 at byte 19: length CRC mismatch", e.Message)
     let e = Assert.Throws<InvalidDataException>(fun () -> TensorBoard.parseRecords "f" r[.. r.Length - 2] |> ignore)
     Assert.Contains("record 1 at byte 19: truncated: length 2 needs 6 bytes after the header but 5 remain", e.Message)
+
+// ---- CSV metrics ----
+
+let row step = { Step = step; Epoch = 2; TrainLoss = 0.123456789; ValLoss = nan; Accuracy = 0.875; Lr = 1e-3; Seconds = 12.5 }
+
+[<Fact>]
+let ``metrics rows are written with a header in invariant culture`` () =
+    let prev = Globalization.CultureInfo.CurrentCulture
+    try
+        Globalization.CultureInfo.CurrentCulture <- Globalization.CultureInfo("fr-FR")
+        let p = Path.Combine(tempDir (), "run", "metrics.csv")
+        do
+            use w = new MetricsWriter(p)
+            w.Append(row 100L)
+        do
+            use w = new MetricsWriter(p) // appending keeps one header
+            w.Append({ row 200L with ValLoss = 0.5 })
+        Assert.Equal<string[]>(
+            [| "step,epoch,train_loss,val_loss,accuracy,lr,seconds"
+               "100,2,0.123456789,,0.875,0.001,12.5"
+               "200,2,0.123456789,0.5,0.875,0.001,12.5" |], File.ReadAllLines p)
+    finally
+        Globalization.CultureInfo.CurrentCulture <- prev
+
+[<Property(MaxTest = 50)>]
+let ``metrics rows round-trip exactly`` (step: int64) (epoch: int) (a: float) (b: float) =
+    let r = { Step = step; Epoch = epoch; TrainLoss = a; ValLoss = b; Accuracy = 0.1; Lr = 3e-4; Seconds = 1.0 / 3.0 }
+    let back = Metrics.parse "x" (Metrics.format r)
+    let same (x: float) (y: float) = (Double.IsNaN x && Double.IsNaN y) || x = y
+    back.Step = r.Step && back.Epoch = r.Epoch && same back.TrainLoss r.TrainLoss && same back.ValLoss r.ValLoss
+    && back.Lr = r.Lr && back.Seconds = r.Seconds
+
+[<Fact>]
+let ``reading a metrics file returns its rows and names bad lines`` () =
+    let p = Path.Combine(tempDir (), "m.csv")
+    File.WriteAllLines(p, [| Metrics.header; Metrics.format (row 1L); "2,0,abc,,,," |])
+    let e = Assert.Throws<InvalidDataException>(fun () -> Metrics.read p |> ignore)
+    Assert.Contains(p + " line 3: train_loss = 'abc' is not a number", e.Message)
+    File.WriteAllLines(p, [| Metrics.header; Metrics.format (row 1L); Metrics.format (row 2L) |])
+    let rows = Metrics.read p
+    Assert.Equal(2, rows.Length)
+    Assert.Equal(2L, rows[1].Step)
+    Assert.True(Double.IsNaN rows[0].ValLoss)
+    Assert.Equal(0.123456789, rows[0].TrainLoss)
