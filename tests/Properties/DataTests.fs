@@ -95,9 +95,21 @@ let fakeDataDir () =
 [<Fact>]
 let ``an explicit directory beats HYBRID_DATA which beats the system directory`` () =
     let a, b, c = fakeDataDir (), fakeDataDir (), fakeDataDir ()
-    Assert.Equal(Explicit a, FashionMnist.locateWith (Some a) (Some b) c)
-    Assert.Equal(Environment b, FashionMnist.locateWith None (Some b) c)
-    Assert.Equal(System c, FashionMnist.locateWith None None c)
+    Assert.Equal(ExplicitDir a, FashionMnist.locateWith (Some a) (Some b) c)
+    Assert.Equal(EnvironmentDir b, FashionMnist.locateWith None (Some b) c)
+    Assert.Equal(SystemDir c, FashionMnist.locateWith None None c)
+
+[<Fact>]
+let ``locate reads the HYBRID_DATA environment variable`` () =
+    let d = fakeDataDir ()
+    let prev = Environment.GetEnvironmentVariable FashionMnist.envVar
+    try
+        Environment.SetEnvironmentVariable(FashionMnist.envVar, d)
+        Assert.Equal(EnvironmentDir d, FashionMnist.locate None)
+        let e = fakeDataDir ()
+        Assert.Equal(ExplicitDir e, FashionMnist.locate (Some e))
+    finally
+        Environment.SetEnvironmentVariable(FashionMnist.envVar, prev)
 
 [<Fact>]
 let ``without any directory the embedded sample is used`` () =
@@ -144,7 +156,7 @@ let ``writeSample copies the first n images and labels of a directory`` () =
     Idx.writeImages (Path.Combine(src, "t10k-images-idx3-ubyte.gz")) test
     Idx.writeLabels (Path.Combine(src, "t10k-labels-idx1-ubyte")) (Array.init 4 byte)
     FashionMnist.writeSample src dst 3 2
-    let data = FashionMnist.loadFrom (Explicit dst) false
+    let data = FashionMnist.loadFrom (ExplicitDir dst) false
     Assert.Equal(3, data.Train.Count)
     Assert.Equal(2, data.Test.Count)
     Assert.Equal<int64[]>([| 0L; 1L; 2L |], data.Train.Labels)

@@ -6,18 +6,18 @@ open System.IO
 /// Where the Fashion-MNIST files were found, in the order they are looked for.
 type DataSource =
     /// A directory given explicitly (`--data DIR`).
-    | Explicit of dir: string
+    | ExplicitDir of dir: string
     /// The directory in the HYBRID_DATA environment variable.
-    | Environment of dir: string
+    | EnvironmentDir of dir: string
     /// The system-wide copy (Debian's `dataset-fashion-mnist` package).
-    | System of dir: string
+    | SystemDir of dir: string
     /// The 2,000 train / 1,000 test sample embedded in Hybrid.Core.
     | EmbeddedSample
     override s.ToString() =
         match s with
-        | Explicit d -> sprintf "directory %s (explicit)" d
-        | Environment d -> sprintf "directory %s (HYBRID_DATA)" d
-        | System d -> sprintf "directory %s (system package)" d
+        | ExplicitDir d -> sprintf "directory %s (explicit)" d
+        | EnvironmentDir d -> sprintf "directory %s (HYBRID_DATA)" d
+        | SystemDir d -> sprintf "directory %s (system package)" d
         | EmbeddedSample -> "embedded sample (2,000 train / 1,000 test images)"
 
 /// One split of an image classification set: `Count` images of `Rows` x `Cols`, float32 in [0,1]
@@ -73,9 +73,9 @@ module FashionMnist =
     /// (the user asked for it); a system directory that lacks one is passed over.
     let locateWith (explicitDir: string option) (envValue: string option) (systemDir: string) : DataSource =
         match explicitDir, envValue |> Option.filter (String.IsNullOrWhiteSpace >> not) with
-        | Some d, _ -> require "explicit (--data)" d; Explicit d
-        | None, Some d -> require "HYBRID_DATA" d; Environment d
-        | None, None -> if holds systemDir then System systemDir else EmbeddedSample
+        | Some d, _ -> require "explicit (--data)" d; ExplicitDir d
+        | None, Some d -> require "HYBRID_DATA" d; EnvironmentDir d
+        | None, None -> if holds systemDir then SystemDir systemDir else EmbeddedSample
 
     /// Chooses the source from an explicit directory, the HYBRID_DATA variable, the system directory,
     /// and last the embedded sample.
@@ -94,7 +94,7 @@ module FashionMnist =
     /// The named bytes of one file of a source.
     let private fileBytes (source: DataSource) (stem: string) =
         match source with
-        | Explicit d | Environment d | System d ->
+        | ExplicitDir d | EnvironmentDir d | SystemDir d ->
             match find d stem with
             | Some p -> p, Idx.readBytes p
             | None -> raise (FileNotFoundException(sprintf "fashion-mnist: %s lacks %s (plain or .gz)" d stem))
