@@ -51,7 +51,7 @@ let unaryOps : (string * (Tensor -> Tensor) * (float -> float)) list =
       "erf", Pointwise.erf, id
       "clamp -0.5 0.7", Pointwise.clamp -0.5 0.7, awayFrom [ -0.5; 0.7 ] 0.05 ]
 
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 30)>]
 let ``every unary op's gradient agrees with finite differences`` () =
     Prop.forAll shapeSeed (fun (shape, seed) ->
         for name, op, domain in unaryOps do
