@@ -1,3 +1,4 @@
+using CoreReduction = Hybrid.Core.Reduction;
 using Hybrid.Core;
 using CoreTensor = Hybrid.Core.Tensor;
 
@@ -62,8 +63,8 @@ public sealed class BatchNorm1d : Module
         CoreTensor mean, var;
         if (Training)
         {
-            mean = Reduction.meanDims(dims, true, x);
-            var = Reduction.var(dims, 0, true, x);
+            mean = CoreReduction.meanDims(dims, true, x);
+            var = CoreReduction.var(dims, 0, true, x);
             int n = x.Numel / NumFeatures;
             if (n < 2) throw new ArgumentException($"BatchNorm1d: expected more than 1 value per channel when training, got input [{string.Join(",", x.Shape)}]", nameof(input));
             using (GradMode.NoGrad())

@@ -1,3 +1,4 @@
+using CoreInit = Hybrid.Core.Init;
 using Hybrid.Core;
 
 namespace Hybrid.Nn;
@@ -59,8 +60,8 @@ public sealed class Conv2d : Module
         var gen = seed is int s ? new Generator(s) : Rng.Global;
         var dt = Tensor.ToCore(dtype);
         var shape = new[] { outChannels, inChannels / groups, kernelSize.Item1, kernelSize.Item2 };
-        Weight = new Parameter(Init.torchDefaultWeight(gen, dt, shape), true);
-        Bias = bias ? new Parameter(Init.torchDefaultBias(gen, dt, shape[1] * shape[2] * shape[3], outChannels), true) : null;
+        Weight = new Parameter(CoreInit.torchDefaultWeight(gen, dt, shape), true);
+        Bias = bias ? new Parameter(CoreInit.torchDefaultBias(gen, dt, shape[1] * shape[2] * shape[3], outChannels), true) : null;
     }
 
     /// <inheritdoc />

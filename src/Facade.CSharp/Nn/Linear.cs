@@ -1,3 +1,4 @@
+using CoreInit = Hybrid.Core.Init;
 using Hybrid.Core;
 
 namespace Hybrid.Nn;
@@ -31,8 +32,8 @@ public sealed class Linear : Module
         OutFeatures = outFeatures;
         var gen = seed is int s ? new Generator(s) : Rng.Global;
         var dt = Tensor.ToCore(dtype);
-        Weight = new Parameter(Init.torchDefaultWeight(gen, dt, new[] { outFeatures, inFeatures }), true);
-        Bias = bias ? new Parameter(Init.torchDefaultBias(gen, dt, inFeatures, outFeatures), true) : null;
+        Weight = new Parameter(CoreInit.torchDefaultWeight(gen, dt, new[] { outFeatures, inFeatures }), true);
+        Bias = bias ? new Parameter(CoreInit.torchDefaultBias(gen, dt, inFeatures, outFeatures), true) : null;
     }
 
     /// <inheritdoc />
