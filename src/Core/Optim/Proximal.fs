@@ -134,7 +134,9 @@ module ProximalGradient =
                     let diff = Vec.sub p state.Y
                     let fp = fst (obj.Eval p)
                     evals <- evals + 1
-                    if fp <= fy + Vec.dot gy diff + Vec.dot diff diff / (2.0 * t) || k >= 100 then p, t
+                    // slack of a few ulps of L(y): near the optimum both sides agree to rounding only
+                    let slack = 8.0 * Double.Epsilon + 4.0 * 2.220446049250313e-16 * abs fy
+                    if fp <= fy + Vec.dot gy diff + Vec.dot diff diff / (2.0 * t) + slack || k >= 100 then p, t
                     else search (beta * t) (k + 1)
                 search state.StepSize 0
         if hyper.Accelerated then
