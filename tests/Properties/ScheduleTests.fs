@@ -27,7 +27,7 @@ let cases : (string * LrSchedule) list =
       "constant_factor", ConstantLr (0.5, 10)
       "polynomial", PolynomialLr (50, 2.0)
       "onecycle_cos", OneCycleLr (OneCycleArgs.Default(1.0, 100))
-      "onecycle_linear_3phase", OneCycleLr { MaxLr = 0.5; TotalSteps = 120; PctStart = 0.25; AnnealStrategy = AnnealLinear; DivFactor = 10.0; FinalDivFactor = 100.0; ThreePhase = true }
+      "onecycle_linear_3phase", OneCycleLr { MaxLr = 0.5; TotalSteps = 120; PctStart = 0.25; AnnealStrategy = AnnealLinear; DivFactor = 10.0; FinalDivFactor = 100.0; ThreePhase = true; CycleMomentum = true; BaseMomentum = 0.85; MaxMomentum = 0.95 }
       "cyclic_triangular", CyclicLr { CyclicArgs.Default(0.01, 0.1) with StepSizeUp = 10 }
       "cyclic_triangular2", CyclicLr { CyclicArgs.Default(0.01, 0.1) with StepSizeUp = 8; StepSizeDown = Some 12; Mode = Triangular2 }
       "cyclic_exp_range", CyclicLr { CyclicArgs.Default(0.01, 0.1) with StepSizeUp = 5; Mode = ExpRange; Gamma = 0.98 }
@@ -148,3 +148,18 @@ let ``bad schedule arguments are rejected naming the argument and value`` () =
     Assert.Contains("-1", e.Message)
     let e = Assert.ThrowsAny<ArgumentException>(fun () -> Plateau.init { Plateau.defaults with Factor = 1.5 } 0.1 |> ignore)
     Assert.Contains("factor", e.Message); Assert.Contains("1.5", e.Message)
+
+[<Fact>]
+let ``one cycle and cyclic momentum equal torch's cycled momentum`` () =
+    let mutable checkedCount = 0
+    for name, s in cases do
+        match golden.TryGetValue(name + "_momentum") with
+        | true, expected ->
+            let first = LrSchedule.create s 0.1
+            let scheds = Array.scan (fun sc _ -> LrSchedule.step sc) first (Array.zeroCreate (expected.Length - 1))
+            let actual = scheds |> Array.map (fun sc -> (LrSchedule.momentum sc).Value)
+            match close 1e-10 1e-12 expected actual with
+            | None -> checkedCount <- checkedCount + 1
+            | Some m -> failwithf "%s momentum differs from torch: %s" name m
+        | _ -> Assert.True((LrSchedule.momentum (LrSchedule.create s 0.1)).IsNone)
+    Assert.Equal(5, checkedCount)

@@ -24,10 +24,15 @@ type OneCycleArgs =
       AnnealStrategy: AnnealStrategy
       DivFactor: float
       FinalDivFactor: float
-      ThreePhase: bool }
+      ThreePhase: bool
+      /// Momentum (or Adam's beta1) cycled inversely to lr between BaseMomentum and MaxMomentum.
+      CycleMomentum: bool
+      BaseMomentum: float
+      MaxMomentum: float }
     /// torch's defaults for a given max_lr and total_steps.
     static member Default(maxLr: float, totalSteps: int) =
-        { MaxLr = maxLr; TotalSteps = totalSteps; PctStart = 0.3; AnnealStrategy = AnnealCos; DivFactor = 25.0; FinalDivFactor = 1e4; ThreePhase = false }
+        { MaxLr = maxLr; TotalSteps = totalSteps; PctStart = 0.3; AnnealStrategy = AnnealCos; DivFactor = 25.0; FinalDivFactor = 1e4; ThreePhase = false
+          CycleMomentum = true; BaseMomentum = 0.85; MaxMomentum = 0.95 }
 
 /// torch.optim.lr_scheduler.CyclicLR arguments (same names and defaults; no custom scale_fn).
 type CyclicArgs =
@@ -37,10 +42,15 @@ type CyclicArgs =
       /// None: equal to StepSizeUp.
       StepSizeDown: int option
       Mode: CyclicMode
-      Gamma: float }
+      Gamma: float
+      /// Momentum cycled inversely to lr between BaseMomentum and MaxMomentum.
+      CycleMomentum: bool
+      BaseMomentum: float
+      MaxMomentum: float }
     /// torch's defaults for given bounds.
     static member Default(baseLr: float, maxLr: float) =
-        { BaseLr = baseLr; MaxLr = maxLr; StepSizeUp = 2000; StepSizeDown = None; Mode = Triangular; Gamma = 1.0 }
+        { BaseLr = baseLr; MaxLr = maxLr; StepSizeUp = 2000; StepSizeDown = None; Mode = Triangular; Gamma = 1.0
+          CycleMomentum = true; BaseMomentum = 0.8; MaxMomentum = 0.9 }
 
 /// A learning-rate schedule: one case per torch.optim.lr_scheduler class (plus the lecture's
 /// lr₀·e^{−kt}), and the two compositions.
@@ -153,6 +163,51 @@ module LrSchedule =
     // Python's a % m for m > 0 (never negative)
     let private pyMod (a: int) (m: int) = ((a % m) + m) % m
 
+    /// CyclicLR at iteration e: (lr, momentum). scale = x/r rising, (x − 1)/(r − 1) falling, within the cycle.
+    let private cyclic (a: CyclicArgs) (e: int) =
+        let up = float a.StepSizeUp
+        let total = up + (match a.StepSizeDown with Some d -> float d | None -> up)
+        let ratio = up / total
+        let cycle = Math.Floor(1.0 + float e / total)
+        let x = 1.0 + float e / total - cycle
+        let scale = if x <= ratio then x / ratio else (x - 1.0) / (ratio - 1.0)
+        // triangular: 1; triangular2: 1/2^(cycle−1); exp_range: γ^e
+        let amplitude =
+            match a.Mode with
+            | Triangular -> 1.0
+            | Triangular2 -> 1.0 / (2.0 ** (cycle - 1.0))
+            | ExpRange -> a.Gamma ** float e
+        a.BaseLr + (a.MaxLr - a.BaseLr) * scale * amplitude, a.MaxMomentum - (a.MaxMomentum - a.BaseMomentum) * scale * amplitude
+
+    /// OneCycleLR at step e: (lr, momentum), annealing between the phase end points.
+    let private oneCycle (a: OneCycleArgs) (e: int) =
+        if e > a.TotalSteps then
+            invalidOp (sprintf "OneCycleLR: tried to step %d times; totalSteps is %d" (e + 1) a.TotalSteps)
+        let initial = a.MaxLr / a.DivFactor
+        let minLr = initial / a.FinalDivFactor
+        let total = float a.TotalSteps
+        let hiM, loM = a.MaxMomentum, a.BaseMomentum
+        // (end step, lr from, lr to, momentum from, momentum to)
+        let phases =
+            if a.ThreePhase then
+                [| a.PctStart * total - 1.0, initial, a.MaxLr, hiM, loM
+                   2.0 * a.PctStart * total - 2.0, a.MaxLr, initial, loM, hiM
+                   total - 1.0, initial, minLr, hiM, hiM |]
+            else
+                [| a.PctStart * total - 1.0, initial, a.MaxLr, hiM, loM
+                   total - 1.0, a.MaxLr, minLr, loM, hiM |]
+        let anneal (start: float) (stop: float) (pct: float) =
+            match a.AnnealStrategy with
+            | AnnealCos -> stop + (start - stop) / 2.0 * (cos (Math.PI * pct) + 1.0)
+            | AnnealLinear -> (stop - start) * pct + start
+        let rec pick i startStep =
+            let endStep, lo, hi, mLo, mHi = phases.[i]
+            if float e <= endStep || i = phases.Length - 1 then
+                let pct = (float e - startStep) / (endStep - startStep)
+                anneal lo hi pct, anneal mLo mHi pct
+            else pick (i + 1) endStep
+        pick 0 0.0
+
     /// torch's recursive `get_lr`: the lr at epoch e from the group's current lr.
     let private recursive (s: LrSchedule) (e: int) (baseLr: float) (lr: float) =
         match s with
@@ -182,41 +237,8 @@ module LrSchedule =
             else lr * ((1.0 - float e / float n) / (1.0 - float (e - 1) / float n)) ** p
         | LambdaLr f -> baseLr * f e
         | MultiplicativeLr f -> if e > 0 then lr * f e else lr
-        | CyclicLr a ->
-            let up = float a.StepSizeUp
-            let total = up + (match a.StepSizeDown with Some d -> float d | None -> up)
-            let ratio = up / total
-            let cycle = Math.Floor(1.0 + float e / total)
-            let x = 1.0 + float e / total - cycle
-            let scale = if x <= ratio then x / ratio else (x - 1.0) / (ratio - 1.0)
-            let height = (a.MaxLr - a.BaseLr) * scale
-            match a.Mode with
-            | Triangular -> a.BaseLr + height * 1.0
-            | Triangular2 -> a.BaseLr + height * (1.0 / (2.0 ** (cycle - 1.0)))
-            | ExpRange -> a.BaseLr + height * (a.Gamma ** float e)
-        | OneCycleLr a ->
-            if e > a.TotalSteps then
-                invalidOp (sprintf "OneCycleLR: tried to step %d times; totalSteps is %d" (e + 1) a.TotalSteps)
-            let initial = a.MaxLr / a.DivFactor
-            let minLr = initial / a.FinalDivFactor
-            let total = float a.TotalSteps
-            let phases =
-                if a.ThreePhase then
-                    [| a.PctStart * total - 1.0, initial, a.MaxLr
-                       2.0 * a.PctStart * total - 2.0, a.MaxLr, initial
-                       total - 1.0, initial, minLr |]
-                else
-                    [| a.PctStart * total - 1.0, initial, a.MaxLr
-                       total - 1.0, a.MaxLr, minLr |]
-            let anneal (start: float) (stop: float) (pct: float) =
-                match a.AnnealStrategy with
-                | AnnealCos -> stop + (start - stop) / 2.0 * (cos (Math.PI * pct) + 1.0)
-                | AnnealLinear -> (stop - start) * pct + start
-            let rec pick i startStep =
-                let endStep, lo, hi = phases.[i]
-                if float e <= endStep || i = phases.Length - 1 then anneal lo hi ((float e - startStep) / (endStep - startStep))
-                else pick (i + 1) endStep
-            pick 0 0.0
+        | CyclicLr a -> fst (cyclic a e)
+        | OneCycleLr a -> fst (oneCycle a e)
         | CosineAnnealingWarmRestarts _ | SequentialLr _ | ChainedLr _ -> lr
 
     /// torch's `_get_closed_form_lr`, used when a scheduler is stepped with an explicit epoch.
@@ -329,6 +351,14 @@ module LrSchedule =
         | _ ->
             let (lr, initial), st = stepAt sch.Schedule (Some epoch) (sch.Lr, sch.InitialLr) sch.State
             { sch with State = st; Lr = lr; InitialLr = initial }
+
+    /// The momentum OneCycleLR / CyclicLR (cycle_momentum) has set on the group at the scheduler's
+    /// current step; None for other schedules or when cycling is off.
+    let momentum (sch: LrScheduler) : float option =
+        match sch.Schedule with
+        | OneCycleLr a when a.CycleMomentum -> Some (snd (oneCycle a sch.State.LastEpoch))
+        | CyclicLr a when a.CycleMomentum -> Some (snd (cyclic a sch.State.LastEpoch))
+        | _ -> None
 
     /// The lr after construction and after each of the next n − 1 steps (n values).
     let values (schedule: LrSchedule) (lr0: float) (n: int) : float[] =

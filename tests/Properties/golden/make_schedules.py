@@ -2,7 +2,7 @@
 
 Run: /usr/bin/python3 make_schedules.py > schedules.txt
 Each line: name, then the lr after construction and after each of 100 scheduler.step() calls
-(101 values). The plateau lines give the lr after each ReduceLROnPlateau.step(metric) on METRICS.
+(101 values); for OneCycleLR and CyclicLR a `<name>_momentum` line gives the group's momentum. The plateau lines give the lr after each ReduceLROnPlateau.step(metric) on METRICS.
 """
 import math
 import warnings
@@ -24,11 +24,15 @@ def run(name, make):
     o = opt()
     s = make(o)
     lrs = [s.get_last_lr()[0]]
+    moms = [o.param_groups[0]["momentum"]]
     for _ in range(STEPS):
         o.step()
         s.step()
         lrs.append(s.get_last_lr()[0])
+        moms.append(o.param_groups[0]["momentum"])
     print(name, " ".join(repr(float(v)) for v in lrs))
+    if name.startswith("onecycle") or name.startswith("cyclic"):
+        print(name + "_momentum", " ".join(repr(float(v)) for v in moms))
 
 
 run("step", lambda o: S.StepLR(o, step_size=7, gamma=0.5))
