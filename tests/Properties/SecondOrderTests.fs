@@ -265,3 +265,17 @@ let ``newton and bfgs reject bad hyperparameters before stepping`` () =
     Assert.Contains("lr", e.Message)
     let e = Assert.ThrowsAny<ArgumentException>(fun () -> Bfgs.minimize { Bfgs.defaults with C2 = 1e-5 } (rosenObj 2) (rosenStart 2) 5 1e-8 |> ignore)
     Assert.Contains("c2", e.Message)
+
+[<Fact>]
+let ``lbfgs state survives a json round trip exactly and resumes identically`` () =
+    let opts = Text.Json.JsonSerializerOptions(NumberHandling = Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)
+    let obj = rosenObj 2
+    let hyper = Lbfgs.create 1.0 3 None 1e-7 1e-9 4 "strong_wolfe"
+    let r1 = Lbfgs.step hyper obj (Lbfgs.init ()) (rosenStart 2)
+    let r2 = Lbfgs.step hyper obj r1.State r1.Params
+    let restored = Text.Json.JsonSerializer.Deserialize<LbfgsState>(Text.Json.JsonSerializer.Serialize(r2.State, opts), opts)
+    Assert.Equal<float[][]>(r2.State.OldDirs, restored.OldDirs)
+    let a = Lbfgs.step hyper obj r2.State r2.Params
+    let b = Lbfgs.step hyper obj restored (Create.vector (r2.Params.ToFloat64Array()))
+    Assert.Equal<float[]>(a.Params.ToFloat64Array(), b.Params.ToFloat64Array())
+    Assert.Equal(a.State.FuncEvals, b.State.FuncEvals)
