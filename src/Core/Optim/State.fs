@@ -49,6 +49,10 @@ type Optimizer<'S> =
       Update: 'S -> Tensor[] -> Tensor[] -> 'S * Tensor[]
       /// One step, reusing the old state's buffers and the parameters' storage; returns the new state.
       UpdateInPlace: 'S -> Tensor[] -> Tensor[] -> 'S }
+    /// Update as a method (for C#): (state, grads, params) -> (state', params').
+    member o.Step(state: 'S, grads: Tensor[], parameters: Tensor[]) : 'S * Tensor[] = o.Update state grads parameters
+    /// UpdateInPlace as a method (for C#): overwrites the parameters and the state's buffers; returns the new state.
+    member o.StepInPlace(state: 'S, grads: Tensor[], parameters: Tensor[]) : 'S = o.UpdateInPlace state grads parameters
 
 /// Serialization of optimizer states to and from `StateDict` (exact).
 module OptimState =
