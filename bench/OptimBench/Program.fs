@@ -1,0 +1,74 @@
+/// One in-place Adam step and one SGD-momentum step on 10M float32 parameters, against torch (foreach=True,
+/// 2 threads, bench/optim_torch.py) run from the same program, and against the memory-bandwidth bound
+/// (streams × 4 B × n at the triad bandwidth measured here). Run: dotnet run -c Release --project bench/OptimBench
+module OptimBench
+
+open System
+open System.Diagnostics
+open System.Runtime.Intrinsics
+open System.Threading.Tasks
+open Hybrid.Core
+open Hybrid.Core.Optim
+
+let n = 10_000_000
+let reps = 21
+
+/// Wall time of one call, in milliseconds.
+let time (f: unit -> unit) = let sw = Stopwatch.StartNew() in f (); sw.Elapsed.TotalMilliseconds
+
+/// STREAM triad a <- b + s*c over the cores (Vector256, same chunking as the optimizer driver). Counted as 4
+/// streams: the store to a (not read by the loop) is a write-allocate, so a is read too; the optimizer's
+/// written arrays are all read first, so their 7 (Adam) and 5 (SGD momentum) streams are the real traffic.
+let triad () =
+    let a, b, c = Array.zeroCreate<float32> n, Array.create n 1.0f, Array.create n 2.0f
+    let k = Environment.ProcessorCount
+    let size = ((n + k - 1) / k + 7) / 8 * 8
+    let s = Vector256.Create 3.0f
+    fun () ->
+        Parallel.For(0, k, fun t ->
+            let lo, hi = t * size, min n ((t + 1) * size)
+            let mutable i = lo
+            while i + 8 <= hi do
+                (Vector256.LoadUnsafe(&b.[i]) + s * Vector256.LoadUnsafe(&c.[i])).StoreUnsafe(&a.[i])
+                i <- i + 8
+            while i < hi do
+                a.[i] <- b.[i] + 3.0f * c.[i]
+                i <- i + 1) |> ignore
+
+/// One in-place step of an optimizer on n float32 parameters.
+let stepper (opt: Optimizer<OptimState>) =
+    let r = Random(1)
+    let p = [| Create.ofFloat32 (Array.init n (fun _ -> float32 (r.NextDouble() - 0.5))) [| n |] |]
+    let g = [| Create.ofFloat32 (Array.init n (fun _ -> float32 (r.NextDouble() - 0.5) * 1e-3f)) [| n |] |]
+    let mutable s = opt.Init p
+    fun () -> s <- opt.UpdateInPlace s g p
+
+let torch () =
+    try
+        let psi = ProcessStartInfo("/usr/bin/python3", "bench/optim_torch.py", RedirectStandardOutput = true, UseShellExecute = false)
+        use proc = Process.Start psi
+        let out = proc.StandardOutput.ReadToEnd()
+        proc.WaitForExit()
+        out.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        |> Array.choose (fun l -> match l.Split(' ') with [| k; v |] -> Some(k, float v) | _ -> None)
+        |> Map.ofArray
+    with e -> eprintfn "torch run failed: %s" e.Message; Map.empty
+
+[<EntryPoint>]
+let main _ =
+    printfn "n = %d float32 parameters, %d threads; %d interleaved rounds after 3 warm-ups; best (median) ms" n Environment.ProcessorCount reps
+    let fs = [| triad (); stepper (Adam.create AdamHyper.defaults); stepper (Sgd.create { SgdHyper.defaults with Lr = 1e-3; Momentum = 0.9 }) |]
+    for _ in 1 .. 3 do for f in fs do f ()
+    let ts = Array.init reps (fun _ -> fs |> Array.map time)
+    let best j = ts |> Array.map (fun r -> r.[j]) |> Array.min
+    let med j = let a = ts |> Array.map (fun r -> r.[j]) |> Array.sort in a.[reps / 2]
+    let bw = 4.0 * 4.0 * float n / (best 0 * 1e-3) / 1e9
+    let t = torch ()
+    let bound streams = float streams * 4.0 * float n / (bw * 1e9) * 1e3
+    printfn "triad bandwidth: %.1f GB/s best (%.1f median)" bw (4.0 * 4.0 * float n / (med 0 * 1e-3) / 1e9)
+    printfn "%-13s %17s %17s %10s %9s %9s" "step" "hybrid ms" "torch ms" "torch/hyb" "bound ms" "of bound"
+    for name, j, key, streams in [ "adam", 1, "adam", 7; "sgd momentum", 2, "sgd", 5 ] do
+        let tb = t.TryFind (key + "_best_ms") |> Option.defaultValue nan
+        let tm = t.TryFind (key + "_median_ms") |> Option.defaultValue nan
+        printfn "%-13s %7.2f (%7.2f) %7.2f (%7.2f) %10.1f %9.2f %8.0f%%" name (best j) (med j) tb tm (tb / best j) (bound streams) (100.0 * bound streams / best j)
+    0
