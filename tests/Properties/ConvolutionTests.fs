@@ -310,3 +310,23 @@ let ``pooling rejects padding over half the kernel and an empty output`` () =
     let e = Assert.Throws<ArgumentException>(fun () -> Convolution.avgPool2dSquare 5 1 0 (xs [| 1; 1; 4; 4 |]) |> ignore)
     Assert.Contains("avg_pool2d", e.Message)
     Assert.Contains("[1,1,4,4]", e.Message)
+
+// ---- max-pool ties and NaN, as torch
+
+[<Fact>]
+let ``max_pool2d routes the gradient of a tie to the first maximum of the window`` () =
+    let _, gr = gradsOf (fun t -> Convolution.maxPool2dSquare 2 2 0 t.[0]) [| Create.ones Float64 [| 1; 1; 4; 4 |] |]
+    // torch: ones(1,1,4,4) -> grad 1 at (0,0), (0,2), (2,0), (2,2), scaled by the upstream g
+    let g = (gs [| 1; 1; 2; 2 |]).ToFloat64Array()
+    let expected = Array.zeroCreate 16
+    expected.[0] <- g.[0]; expected.[2] <- g.[1]; expected.[8] <- g.[2]; expected.[10] <- g.[3]
+    assertClose 0.0 0.0 expected (gr.[0].ToFloat64Array())
+
+[<Fact>]
+let ``max_pool2d propagates NaN and picks the last NaN of the window`` () =
+    let x = Create.ofFloat64 [| nan; 5.0; nan; 2.0 |] [| 1; 1; 2; 2 |]
+    let y, gr = gradsOf (fun t -> Convolution.maxPool2dSquare 2 2 0 t.[0]) [| x |]
+    Assert.True(Double.IsNaN (y.ToFloat64Array()).[0])
+    // torch.max_pool2d(..., return_indices=True) gives index 2 here
+    let g0 = (gs [| 1; 1; 1; 1 |]).ToFloat64Array().[0]
+    assertClose 0.0 0.0 [| 0.0; 0.0; g0; 0.0 |] (gr.[0].ToFloat64Array())

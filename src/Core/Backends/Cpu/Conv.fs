@@ -242,7 +242,7 @@ module Conv =
                             let mutable iw = ws
                             while iw < we do
                                 let v = x.[xOff + ih * w + iw]
-                                if Kernels.gt v best || 'T.IsNaN v then
+                                if Kernels.gt v best || Kernels.ne v v then
                                     best <- v
                                     bestAt <- ih * w + iw
                                 iw <- iw + dw
