@@ -124,6 +124,8 @@ module Convolution =
         let op = "conv2d_backward_weight"
         if weightShape.Length <> 4 then
             invalidArg "weightShape" (sprintf "%s: weight shape %s must have rank 4 [O, C/groups, kH, kW]" op (Shape.show weightShape))
+        if Array.exists (fun d -> d <= 0) weightShape then
+            invalidArg "weightShape" (sprintf "%s: weight shape %s has a non-positive dimension" op (Shape.show weightShape))
         floatOnly op "grad" grad
         floatOnly op "input" x
         Tensor.Agree(op, grad, x)

@@ -3,6 +3,7 @@ namespace Hybrid.Core.Backends.Cpu
 open System
 open System.Numerics
 open System.Numerics.Tensors
+open System.Runtime.Intrinsics
 open Hybrid.Core
 open Hybrid.Core.Backends
 
@@ -213,7 +214,7 @@ module Conv =
 
     /// Max over each window (−∞ padding, dilation): the value and the flat index ih·W + iw of the first
     /// maximum within its plane; NaN counts as the maximum, as in torch.
-    let maxPool2d<'T when 'T :> IFloatingPointIeee754<'T>> (x: 'T[]) (xShape: int[]) (spec: Pool2dSpec) : 'T[] * int64[] * int[] =
+    let maxPool2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (x: 'T[]) (xShape: int[]) (spec: Pool2dSpec) : 'T[] * int64[] * int[] =
         let n, c, h, w = xShape.[0], xShape.[1], xShape.[2], xShape.[3]
         let kh, kw = spec.Kernel
         let sh, sw = spec.Stride
@@ -235,19 +236,22 @@ module Conv =
                         let mutable ws = ow * sw - pw
                         let we = min (ws + (kw - 1) * dw + 1) w
                         while ws < 0 do ws <- ws + dw
-                        let mutable best = 'T.NegativeInfinity
+                        // branch-free select (random data mispredicts an `if` about once a window):
+                        // take v where v > best or v is NaN, in lane 0 of a vector register
+                        let mutable best = Vector128.CreateScalarUnsafe 'T.NegativeInfinity
                         let mutable bestAt = hs * w + ws
                         let mutable ih = hs
                         while ih < he do
                             let mutable iw = ws
                             while iw < we do
-                                let v = x.[xOff + ih * w + iw]
-                                if Kernels.gt v best || Kernels.ne v v then
-                                    best <- v
-                                    bestAt <- ih * w + iw
+                                let v = Vector128.CreateScalarUnsafe x.[xOff + ih * w + iw]
+                                let take = Vector128.BitwiseOr(Vector128.GreaterThan(v, best), Vector128.OnesComplement(Vector128.Equals(v, v)))
+                                best <- Vector128.ConditionalSelect(take, v, best)
+                                let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
+                                bestAt <- bestAt + ((-m) &&& (ih * w + iw - bestAt))
                                 iw <- iw + dw
                             ih <- ih + dh
-                        y.[yOff + oh * wo + ow] <- best
+                        y.[yOff + oh * wo + ow] <- best.ToScalar()
                         ix.[yOff + oh * wo + ow] <- int64 bestAt)
         y, ix, [| n; c; ho; wo |]
 
