@@ -105,15 +105,16 @@ module Conv =
                     let row = ((c * g.KH + kh) * g.KW + kw) * g.L
                     let offW = kw * g.DW - g.PW
                     let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
-                    if ohLo > 0 then Array.Clear(col, row, ohLo * g.Wo)
-                    if ohHi < g.Ho then Array.Clear(col, row + ohHi * g.Wo, (g.Ho - ohHi) * g.Wo)
+                    // spans, not Array.Copy/Clear: the rows are short and Array's per-call checks dominate
+                    if ohLo > 0 then Span<'T>(col, row, ohLo * g.Wo).Clear()
+                    if ohHi < g.Ho then Span<'T>(col, row + ohHi * g.Wo, (g.Ho - ohHi) * g.Wo).Clear()
                     for oh in ohLo .. ohHi - 1 do
                         let dst = row + oh * g.Wo
                         let src = xOff + c * hw + (oh * g.SH + offH) * g.W + offW
-                        if owLo > 0 then Array.Clear(col, dst, owLo)
-                        if owHi < g.Wo then Array.Clear(col, dst + owHi, g.Wo - owHi)
+                        if owLo > 0 then Span<'T>(col, dst, owLo).Clear()
+                        if owHi < g.Wo then Span<'T>(col, dst + owHi, g.Wo - owHi).Clear()
                         if g.SW = 1 then
-                            if owHi > owLo then Array.Copy(x, src + owLo, col, dst + owLo, owHi - owLo)
+                            if owHi > owLo then ReadOnlySpan<'T>(x, src + owLo, owHi - owLo).CopyTo(Span<'T>(col, dst + owLo, owHi - owLo))
                         else
                             for ow in owLo .. owHi - 1 do
                                 col.[dst + ow] <- x.[src + ow * g.SW]
