@@ -2,6 +2,7 @@ namespace Hybrid.Core.Backends.Cpu
 
 open System
 open System.Numerics
+open System.Buffers
 open System.Numerics.Tensors
 open System.Runtime.Intrinsics
 open Hybrid.Core
@@ -141,19 +142,24 @@ module Conv =
                             for ow in owLo .. owHi - 1 do
                                 x.[dst + ow * g.SW] <- x.[dst + ow * g.SW] + col.[srcCol + ow]
 
+    /// A scratch column buffer of n elements from the shared pool (null when none is needed); im2col and
+    /// the gemms overwrite every element they read, so it need not be cleared.
+    let private rent<'T> (needed: bool) (n: int) : 'T[] = if needed then ArrayPool<'T>.Shared.Rent n else null
+    let private giveBack<'T> (a: 'T[]) = if not (isNull a) then ArrayPool<'T>.Shared.Return a
+
     /// Samples per parallel chunk: enough work (≈ Og·K·L multiply-adds each) to pay for a thread hand-off.
     let private minSamples (g: Geo) = max 1 (Par.grain / max 1 (g.O * g.K * g.L))
 
     // ---- convolution
 
     /// y[n, o] = Σ_{c,kh,kw} w[o, c, kh, kw] · x[n, g·Cg + c, oh·s − p + kh·d, ...]: per sample and group,
-    /// y_g [Og, L] = W_g [Og, K] · col [K, L]. Parallel over the batch, one column buffer per chunk.
+    /// y_g [Og, L] = W_g [Og, K] · col [K, L]. Parallel over the batch, one pooled column buffer per chunk.
     let conv2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] =
         let g = geo xShape wShape spec
         let y = Array.zeroCreate<'T> (g.N * g.O * g.L)
         Par.chunks g.N (minSamples g) (fun s e ->
-            let col = if g.Pointwise then null else Array.zeroCreate<'T> (g.K * g.L)
+            let col = rent<'T> (not g.Pointwise) (g.K * g.L)
             for n in s .. e - 1 do
                 for gi in 0 .. g.G - 1 do
                     let xOff = (n * g.C + gi * g.Cg) * g.H * g.W
@@ -162,7 +168,8 @@ module Conv =
                         gemmT false false g.Og g.L g.K w (gi * g.Og * g.K) x xOff false y yOff
                     else
                         im2col x xOff g col
-                        gemmT false false g.Og g.L g.K w (gi * g.Og * g.K) col 0 false y yOff)
+                        gemmT false false g.Og g.L g.K w (gi * g.Og * g.K) col 0 false y yOff
+            giveBack col)
         y, [| g.N; g.O; g.Ho; g.Wo |]
 
     /// ∂L/∂x of conv2d: per sample and group, col = W_gᵀ [K, Og] · g_g [Og, L], then col2im.
@@ -172,7 +179,7 @@ module Conv =
         let geo = geo inputShape wShape spec
         let gx = Array.zeroCreate<'T> (Shape.numel inputShape)
         Par.chunks geo.N (minSamples geo) (fun s e ->
-            let col = if geo.Pointwise then null else Array.zeroCreate<'T> (geo.K * geo.L)
+            let col = rent<'T> (not geo.Pointwise) (geo.K * geo.L)
             for n in s .. e - 1 do
                 for gi in 0 .. geo.G - 1 do
                     let xOff = (n * geo.C + gi * geo.Cg) * geo.H * geo.W
@@ -181,7 +188,8 @@ module Conv =
                         gemmT true false geo.K geo.L geo.Og w (gi * geo.Og * geo.K) g gOff false gx xOff
                     else
                         gemmT true false geo.K geo.L geo.Og w (gi * geo.Og * geo.K) g gOff false col 0
-                        col2im col geo gx xOff)
+                        col2im col geo gx xOff
+            giveBack col)
         gx
 
     /// ∂L/∂w of conv2d: Σ_n g_g [Og, L] · colᵀ [L, K]. Each chunk of the batch sums into its own
@@ -193,8 +201,9 @@ module Conv =
         let gw = Array.zeroCreate<'T> (Shape.numel weightShape)
         let sync = obj ()
         Par.chunks geo.N (minSamples geo) (fun s e ->
-            let col = if geo.Pointwise then null else Array.zeroCreate<'T> (geo.K * geo.L)
-            let part = Array.zeroCreate<'T> gw.Length
+            let col = rent<'T> (not geo.Pointwise) (geo.K * geo.L)
+            let part = ArrayPool<'T>.Shared.Rent gw.Length
+            Array.Clear(part, 0, gw.Length)
             for n in s .. e - 1 do
                 for gi in 0 .. geo.G - 1 do
                     let xOff = (n * geo.C + gi * geo.Cg) * geo.H * geo.W
@@ -205,7 +214,9 @@ module Conv =
                     else
                         im2col x xOff geo col
                         gemmT false true geo.Og geo.K geo.L g gOff col 0 true part wOff
-            lock sync (fun () -> TensorPrimitives.Add(ReadOnlySpan<'T>(gw), ReadOnlySpan<'T>(part), Span<'T>(gw))))
+            lock sync (fun () -> TensorPrimitives.Add(ReadOnlySpan<'T>(gw), ReadOnlySpan<'T>(part, 0, gw.Length), Span<'T>(gw)))
+            giveBack part
+            giveBack col)
         gw
 
     // ---- pooling
