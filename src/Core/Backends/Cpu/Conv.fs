@@ -2,18 +2,337 @@ namespace Hybrid.Core.Backends.Cpu
 
 open System
 open System.Numerics
+open System.Buffers
+open System.Numerics.Tensors
+open System.Runtime.Intrinsics
 open Hybrid.Core
 open Hybrid.Core.Backends
 
 /// 2-D convolution (im2col + gemm) and pooling over NCHW arrays.
+/// Shapes and arguments arrive validated (Ops/Convolution.fs checks them); these are the loops.
 module Conv =
+
+    /// Floor division (rounds toward −∞, unlike `/` on negative numerators).
+    let private floorDiv (a: int) (b: int) = if a >= 0 then a / b else -((-a + b - 1) / b)
+
+    /// Length of a convolution's output along one axis: ⌊(n + 2p − d(k−1) − 1) / s⌋ + 1.
+    let convOutSize (n: int) (k: int) (s: int) (p: int) (d: int) = floorDiv (n + 2 * p - d * (k - 1) - 1) s + 1
+
+    /// Length of a pooling output along one axis, as torch: ceil mode rounds up, but the last window
+    /// must start inside the input or its left padding ((o − 1)s < n + p).
+    let poolOutSize (n: int) (k: int) (s: int) (p: int) (d: int) (ceilMode: bool) =
+        let o = floorDiv (n + 2 * p - d * (k - 1) - 1 + (if ceilMode then s - 1 else 0)) s + 1
+        if ceilMode && (o - 1) * s >= n + p then o - 1 else o
+
+    /// Outputs o in [lo, hi) read an in-bounds input: 0 <= o·s + off < n.
+    let inline private validRange (off: int) (s: int) (n: int) (outLen: int) =
+        let lo = if off >= 0 then 0 else min outLen ((-off + s - 1) / s)
+        let hi = if n - 1 - off < 0 then 0 else min outLen ((n - 1 - off) / s + 1)
+        struct (lo, max lo hi)
+
+    /// The geometry of one conv2d call, with the per-group gemm sizes.
+    [<Struct>]
+    type private Geo =
+        { N: int; C: int; H: int; W: int; O: int; G: int; Cg: int; Og: int
+          KH: int; KW: int; SH: int; SW: int; PH: int; PW: int; DH: int; DW: int
+          Ho: int; Wo: int
+          /// Rows of a column matrix: Cg·kH·kW.
+          K: int
+          /// Columns of a column matrix: Ho·Wo.
+          L: int }
+        /// A 1×1, stride-1, unpadded kernel: the column matrix is the input itself.
+        member g.Pointwise = g.KH = 1 && g.KW = 1 && g.SH = 1 && g.SW = 1 && g.PH = 0 && g.PW = 0
+
+    let private geo (xShape: int[]) (wShape: int[]) (spec: Conv2dSpec) =
+        let sh, sw = spec.Stride
+        let ph, pw = spec.Padding
+        let dh, dw = spec.Dilation
+        let kh, kw = wShape.[2], wShape.[3]
+        let ho = convOutSize xShape.[2] kh sh ph dh
+        let wo = convOutSize xShape.[3] kw sw pw dw
+        { N = xShape.[0]; C = xShape.[1]; H = xShape.[2]; W = xShape.[3]; O = wShape.[0]; G = spec.Groups
+          Cg = xShape.[1] / spec.Groups; Og = wShape.[0] / spec.Groups
+          KH = kh; KW = kw; SH = sh; SW = sw; PH = ph; PW = pw; DH = dh; DW = dw
+          Ho = ho; Wo = wo; K = wShape.[1] * kh * kw; L = ho * wo }
+
+    // ---- gemm with transposes
+
+    /// C[m,n] (+)= op(A)[m,k] · op(B)[k,n] on contiguous row-major blocks (op = transpose where asked):
+    /// OpenBLAS where loaded, else a managed loop (axpy rows for op(B) = B, dot products for op(B) = Bᵀ).
+    let private gemmT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (transA: bool) (transB: bool) (m: int) (n: int) (k: int)
+        (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (accumulate: bool) (c: 'T[]) (cOff: int) =
+        let lda = if transA then m else k
+        let ldb = if transB then k else n
+        if m > 0 && n > 0 && k > 0 then
+            if Blas.available.Value && typeof<'T> = typeof<float32> then
+                Blas.sgemm transA transB m n k 1.0f (ReadOnlySpan(box a :?> float32[], aOff, m * k)) lda
+                    (ReadOnlySpan(box b :?> float32[], bOff, k * n)) ldb (if accumulate then 1.0f else 0.0f)
+                    (Span(box c :?> float32[], cOff, m * n)) n
+            elif Blas.available.Value && typeof<'T> = typeof<float> then
+                Blas.dgemm transA transB m n k 1.0 (ReadOnlySpan(box a :?> float[], aOff, m * k)) lda
+                    (ReadOnlySpan(box b :?> float[], bOff, k * n)) ldb (if accumulate then 1.0 else 0.0)
+                    (Span(box c :?> float[], cOff, m * n)) n
+            else
+                if not accumulate then Array.Clear(c, cOff, m * n)
+                for i in 0 .. m - 1 do
+                    let row = Span<'T>(c, cOff + i * n, n)
+                    if transB then
+                        // C[i,j] += Σ_p A[i,p] B[j,p]
+                        let ai = ReadOnlySpan<'T>(a, aOff + i * k, k)
+                        for j in 0 .. n - 1 do
+                            row.[j] <- row.[j] + TensorPrimitives.Dot(ai, ReadOnlySpan<'T>(b, bOff + j * k, k))
+                    else
+                        // C[i,:] += Σ_p op(A)[i,p] B[p,:]
+                        for p in 0 .. k - 1 do
+                            let aip = if transA then a.[aOff + p * m + i] else a.[aOff + i * k + p]
+                            if Kernels.ne aip 'T.Zero then
+                                TensorPrimitives.MultiplyAdd(ReadOnlySpan<'T>(b, bOff + p * n, n), aip, Kernels.ro row, row)
+        elif not accumulate && m > 0 && n > 0 then Array.Clear(c, cOff, m * n)
+
+    // ---- im2col / col2im
+
+    /// col[(c,kh,kw), (oh,ow)] = x[c, oh·sH − pH + kh·dH, ow·sW − pW + kw·dW] (0 outside), for the Cg
+    /// channels of one group of one sample starting at xOff. Rows are filled with whole-row copies
+    /// where the stride is 1; only the padded borders are zeroed.
+    let private im2col<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (xOff: int) (g: Geo) (col: 'T[]) =
+        let hw = g.H * g.W
+        for c in 0 .. g.Cg - 1 do
+            for kh in 0 .. g.KH - 1 do
+                let offH = kh * g.DH - g.PH
+                let struct (ohLo, ohHi) = validRange offH g.SH g.H g.Ho
+                for kw in 0 .. g.KW - 1 do
+                    let row = ((c * g.KH + kh) * g.KW + kw) * g.L
+                    let offW = kw * g.DW - g.PW
+                    let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
+                    // spans, not Array.Copy/Clear: the rows are short and Array's per-call checks dominate
+                    if ohLo > 0 then Span<'T>(col, row, ohLo * g.Wo).Clear()
+                    if ohHi < g.Ho then Span<'T>(col, row + ohHi * g.Wo, (g.Ho - ohHi) * g.Wo).Clear()
+                    for oh in ohLo .. ohHi - 1 do
+                        let dst = row + oh * g.Wo
+                        let src = xOff + c * hw + (oh * g.SH + offH) * g.W + offW
+                        if owLo > 0 then Span<'T>(col, dst, owLo).Clear()
+                        if owHi < g.Wo then Span<'T>(col, dst + owHi, g.Wo - owHi).Clear()
+                        if g.SW = 1 then
+                            if owHi > owLo then ReadOnlySpan<'T>(x, src + owLo, owHi - owLo).CopyTo(Span<'T>(col, dst + owLo, owHi - owLo))
+                        else
+                            for ow in owLo .. owHi - 1 do
+                                col.[dst + ow] <- x.[src + ow * g.SW]
+
+    /// The adjoint of im2col: x[c, ih, iw] += col[(c,kh,kw), (oh,ow)] over every pair that im2col reads.
+    let private col2im<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (col: 'T[]) (g: Geo) (x: 'T[]) (xOff: int) =
+        let hw = g.H * g.W
+        for c in 0 .. g.Cg - 1 do
+            for kh in 0 .. g.KH - 1 do
+                let offH = kh * g.DH - g.PH
+                let struct (ohLo, ohHi) = validRange offH g.SH g.H g.Ho
+                for kw in 0 .. g.KW - 1 do
+                    let row = ((c * g.KH + kh) * g.KW + kw) * g.L
+                    let offW = kw * g.DW - g.PW
+                    let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
+                    for oh in ohLo .. ohHi - 1 do
+                        let srcCol = row + oh * g.Wo
+                        let dst = xOff + c * hw + (oh * g.SH + offH) * g.W + offW
+                        if g.SW = 1 && owHi > owLo then
+                            let d = Span<'T>(x, dst + owLo, owHi - owLo)
+                            TensorPrimitives.Add(Kernels.ro d, ReadOnlySpan<'T>(col, srcCol + owLo, owHi - owLo), d)
+                        else
+                            for ow in owLo .. owHi - 1 do
+                                x.[dst + ow * g.SW] <- x.[dst + ow * g.SW] + col.[srcCol + ow]
+
+    /// A scratch column buffer of n elements from the shared pool (null when none is needed); im2col and
+    /// the gemms overwrite every element they read, so it need not be cleared.
+    let private rent<'T> (needed: bool) (n: int) : 'T[] = if needed then ArrayPool<'T>.Shared.Rent n else null
+    let private giveBack<'T> (a: 'T[]) = if not (isNull a) then ArrayPool<'T>.Shared.Return a
+
+    /// Samples per parallel chunk: enough work (≈ Og·K·L multiply-adds each) to pay for a thread hand-off.
+    let private minSamples (g: Geo) = max 1 (Par.grain / max 1 (g.O * g.K * g.L))
+
+    // ---- convolution
+
+    /// y[n, o] = Σ_{c,kh,kw} w[o, c, kh, kw] · x[n, g·Cg + c, oh·s − p + kh·d, ...]: per sample and group,
+    /// y_g [Og, L] = W_g [Og, K] · col [K, L]. Parallel over the batch, one pooled column buffer per chunk.
     let conv2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] = raise (NotImplementedException "conv2d")
+        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] =
+        let g = geo xShape wShape spec
+        let y = Array.zeroCreate<'T> (g.N * g.O * g.L)
+        Par.chunks g.N (minSamples g) (fun s e ->
+            let col = rent<'T> (not g.Pointwise) (g.K * g.L)
+            for n in s .. e - 1 do
+                for gi in 0 .. g.G - 1 do
+                    let xOff = (n * g.C + gi * g.Cg) * g.H * g.W
+                    let yOff = (n * g.O + gi * g.Og) * g.L
+                    if g.Pointwise then
+                        gemmT false false g.Og g.L g.K w (gi * g.Og * g.K) x xOff false y yOff
+                    else
+                        im2col x xOff g col
+                        gemmT false false g.Og g.L g.K w (gi * g.Og * g.K) col 0 false y yOff
+            giveBack col)
+        y, [| g.N; g.O; g.Ho; g.Wo |]
+
+    /// ∂L/∂x of conv2d: per sample and group, col = W_gᵀ [K, Og] · g_g [Og, L], then col2im.
     let conv2dBackwardInput<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (g: 'T[]) (gShape: int[]) (w: 'T[]) (wShape: int[]) (inputShape: int[]) (spec: Conv2dSpec) : 'T[] = raise (NotImplementedException "conv2dBackwardInput")
+        (g: 'T[]) (gShape: int[]) (w: 'T[]) (wShape: int[]) (inputShape: int[]) (spec: Conv2dSpec) : 'T[] =
+        ignore gShape
+        let geo = geo inputShape wShape spec
+        let gx = Array.zeroCreate<'T> (Shape.numel inputShape)
+        Par.chunks geo.N (minSamples geo) (fun s e ->
+            let col = rent<'T> (not geo.Pointwise) (geo.K * geo.L)
+            for n in s .. e - 1 do
+                for gi in 0 .. geo.G - 1 do
+                    let xOff = (n * geo.C + gi * geo.Cg) * geo.H * geo.W
+                    let gOff = (n * geo.O + gi * geo.Og) * geo.L
+                    if geo.Pointwise then
+                        gemmT true false geo.K geo.L geo.Og w (gi * geo.Og * geo.K) g gOff false gx xOff
+                    else
+                        gemmT true false geo.K geo.L geo.Og w (gi * geo.Og * geo.K) g gOff false col 0
+                        col2im col geo gx xOff
+            giveBack col)
+        gx
+
+    /// ∂L/∂w of conv2d: Σ_n g_g [Og, L] · colᵀ [L, K]. Each chunk of the batch sums into its own
+    /// partial weight gradient; the partials are added at the end.
     let conv2dBackwardWeight<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (g: 'T[]) (gShape: int[]) (x: 'T[]) (xShape: int[]) (weightShape: int[]) (spec: Conv2dSpec) : 'T[] = raise (NotImplementedException "conv2dBackwardWeight")
-    let maxPool2d<'T when 'T :> IFloatingPointIeee754<'T>> (x: 'T[]) (xShape: int[]) (spec: Pool2dSpec) : 'T[] * int64[] * int[] = raise (NotImplementedException "maxPool2d")
-    let maxPool2dBackward<'T when 'T :> IFloatingPointIeee754<'T>> (g: 'T[]) (gShape: int[]) (indices: int64[]) (inputShape: int[]) : 'T[] = raise (NotImplementedException "maxPool2dBackward")
-    let avgPool2d<'T when 'T :> IFloatingPointIeee754<'T>> (x: 'T[]) (xShape: int[]) (spec: Pool2dSpec) : 'T[] * int[] = raise (NotImplementedException "avgPool2d")
-    let avgPool2dBackward<'T when 'T :> IFloatingPointIeee754<'T>> (g: 'T[]) (gShape: int[]) (inputShape: int[]) (spec: Pool2dSpec) : 'T[] = raise (NotImplementedException "avgPool2dBackward")
+        (g: 'T[]) (gShape: int[]) (x: 'T[]) (xShape: int[]) (weightShape: int[]) (spec: Conv2dSpec) : 'T[] =
+        ignore gShape
+        let geo = geo xShape weightShape spec
+        let gw = Array.zeroCreate<'T> (Shape.numel weightShape)
+        let sync = obj ()
+        Par.chunks geo.N (minSamples geo) (fun s e ->
+            let col = rent<'T> (not geo.Pointwise) (geo.K * geo.L)
+            let part = ArrayPool<'T>.Shared.Rent gw.Length
+            Array.Clear(part, 0, gw.Length)
+            for n in s .. e - 1 do
+                for gi in 0 .. geo.G - 1 do
+                    let xOff = (n * geo.C + gi * geo.Cg) * geo.H * geo.W
+                    let gOff = (n * geo.O + gi * geo.Og) * geo.L
+                    let wOff = gi * geo.Og * geo.K
+                    if geo.Pointwise then
+                        gemmT false true geo.Og geo.K geo.L g gOff x xOff true part wOff
+                    else
+                        im2col x xOff geo col
+                        gemmT false true geo.Og geo.K geo.L g gOff col 0 true part wOff
+            lock sync (fun () -> TensorPrimitives.Add(ReadOnlySpan<'T>(gw), ReadOnlySpan<'T>(part, 0, gw.Length), Span<'T>(gw)))
+            giveBack part
+            giveBack col)
+        gw
+
+    // ---- pooling
+
+    /// Planes (N·C) per parallel chunk for pooling over planes of `work` elements.
+    let private minPlanes (work: int) = max 1 (Par.grain / max 1 work)
+
+    /// Max over each window (−∞ padding, dilation): the value and the flat index ih·W + iw of the first
+    /// maximum within its plane; NaN counts as the maximum, as in torch.
+    let maxPool2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (x: 'T[]) (xShape: int[]) (spec: Pool2dSpec) : 'T[] * int64[] * int[] =
+        let n, c, h, w = xShape.[0], xShape.[1], xShape.[2], xShape.[3]
+        let kh, kw = spec.Kernel
+        let sh, sw = spec.Stride
+        let ph, pw = spec.Padding
+        let dh, dw = spec.Dilation
+        let ho = poolOutSize h kh sh ph dh spec.CeilMode
+        let wo = poolOutSize w kw sw pw dw spec.CeilMode
+        let y = Array.zeroCreate<'T> (n * c * ho * wo)
+        let ix = Array.zeroCreate<int64> y.Length
+        Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
+            for plane in s .. e - 1 do
+                let xOff = plane * h * w
+                let yOff = plane * ho * wo
+                for oh in 0 .. ho - 1 do
+                    let mutable hs = oh * sh - ph
+                    let he = min (hs + (kh - 1) * dh + 1) h
+                    while hs < 0 do hs <- hs + dh
+                    for ow in 0 .. wo - 1 do
+                        let mutable ws = ow * sw - pw
+                        let we = min (ws + (kw - 1) * dw + 1) w
+                        while ws < 0 do ws <- ws + dw
+                        // branch-free select (random data mispredicts an `if` about once a window):
+                        // take v where v > best or v is NaN, in lane 0 of a vector register
+                        let mutable best = Vector128.CreateScalarUnsafe 'T.NegativeInfinity
+                        let mutable bestAt = hs * w + ws
+                        let mutable ih = hs
+                        while ih < he do
+                            let mutable iw = ws
+                            while iw < we do
+                                let v = Vector128.CreateScalarUnsafe x.[xOff + ih * w + iw]
+                                let take = Vector128.BitwiseOr(Vector128.GreaterThan(v, best), Vector128.OnesComplement(Vector128.Equals(v, v)))
+                                best <- Vector128.ConditionalSelect(take, v, best)
+                                let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
+                                bestAt <- bestAt + ((-m) &&& (ih * w + iw - bestAt))
+                                iw <- iw + dw
+                            ih <- ih + dh
+                        y.[yOff + oh * wo + ow] <- best.ToScalar()
+                        ix.[yOff + oh * wo + ow] <- int64 bestAt)
+        y, ix, [| n; c; ho; wo |]
+
+    /// ∂L/∂x of maxPool2d: each output's gradient goes to the input its index names (summed where shared).
+    let maxPool2dBackward<'T when 'T :> IFloatingPointIeee754<'T>> (g: 'T[]) (gShape: int[]) (indices: int64[]) (inputShape: int[]) : 'T[] =
+        let planes = inputShape.[0] * inputShape.[1]
+        let hw = inputShape.[2] * inputShape.[3]
+        let ohw = gShape.[2] * gShape.[3]
+        let gx = Array.zeroCreate<'T> (planes * hw)
+        Par.chunks planes (minPlanes ohw) (fun s e ->
+            for plane in s .. e - 1 do
+                let xOff = plane * hw
+                for j in plane * ohw .. (plane + 1) * ohw - 1 do
+                    let at = xOff + int indices.[j]
+                    gx.[at] <- gx.[at] + g.[j])
+        gx
+
+    /// The window of output (oh, ow) clipped to the input, and torch's divisor: the window's size within
+    /// the padded input (countIncludePad) or the number of real inputs in it.
+    let inline private avgWindow (o: int) (k: int) (s: int) (p: int) (n: int) =
+        let st = o * s - p
+        let en = min (st + k) (n + p)
+        let padded = en - st
+        struct (max st 0, min en n, padded)
+
+    /// Mean over each window (no dilation), zero padding, divisor as torch's count_include_pad.
+    let avgPool2d<'T when 'T :> IFloatingPointIeee754<'T>> (x: 'T[]) (xShape: int[]) (spec: Pool2dSpec) : 'T[] * int[] =
+        let n, c, h, w = xShape.[0], xShape.[1], xShape.[2], xShape.[3]
+        let kh, kw = spec.Kernel
+        let sh, sw = spec.Stride
+        let ph, pw = spec.Padding
+        let ho = poolOutSize h kh sh ph 1 spec.CeilMode
+        let wo = poolOutSize w kw sw pw 1 spec.CeilMode
+        let y = Array.zeroCreate<'T> (n * c * ho * wo)
+        Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
+            for plane in s .. e - 1 do
+                let xOff = plane * h * w
+                let yOff = plane * ho * wo
+                for oh in 0 .. ho - 1 do
+                    let struct (hs, he, hp) = avgWindow oh kh sh ph h
+                    for ow in 0 .. wo - 1 do
+                        let struct (ws, we, wp) = avgWindow ow kw sw pw w
+                        let mutable sum = 'T.Zero
+                        for ih in hs .. he - 1 do
+                            for iw in ws .. we - 1 do
+                                sum <- sum + x.[xOff + ih * w + iw]
+                        let count = if spec.CountIncludePad then hp * wp else (he - hs) * (we - ws)
+                        y.[yOff + oh * wo + ow] <- sum / 'T.CreateTruncating count)
+        y, [| n; c; ho; wo |]
+
+    /// ∂L/∂x of avgPool2d: each output's gradient, divided by its window's divisor, added over the window.
+    let avgPool2dBackward<'T when 'T :> IFloatingPointIeee754<'T>> (g: 'T[]) (gShape: int[]) (inputShape: int[]) (spec: Pool2dSpec) : 'T[] =
+        let n, c, h, w = inputShape.[0], inputShape.[1], inputShape.[2], inputShape.[3]
+        let ho, wo = gShape.[2], gShape.[3]
+        let kh, kw = spec.Kernel
+        let sh, sw = spec.Stride
+        let ph, pw = spec.Padding
+        let gx = Array.zeroCreate<'T> (n * c * h * w)
+        Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
+            for plane in s .. e - 1 do
+                let xOff = plane * h * w
+                let gOff = plane * ho * wo
+                for oh in 0 .. ho - 1 do
+                    let struct (hs, he, hp) = avgWindow oh kh sh ph h
+                    for ow in 0 .. wo - 1 do
+                        let struct (ws, we, wp) = avgWindow ow kw sw pw w
+                        let count = if spec.CountIncludePad then hp * wp else (he - hs) * (we - ws)
+                        let share = g.[gOff + oh * wo + ow] / 'T.CreateTruncating count
+                        for ih in hs .. he - 1 do
+                            for iw in ws .. we - 1 do
+                                gx.[xOff + ih * w + iw] <- gx.[xOff + ih * w + iw] + share)
+        gx
