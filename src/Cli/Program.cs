@@ -1,0 +1,146 @@
+using System.CommandLine;
+using Hybrid.Cli;
+using Spectre.Console;
+
+static Option<T> Opt<T>(string name, string description, T defaultValue) =>
+    new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+var root = new RootCommand("hybrid: train models, minimize test functions and compare runs with the Hybrid library");
+
+// ---------------------------------------------------------------- train
+var model = Opt("--model", "mlp | cnn", "mlp");
+var optimizer = Opt("--optimizer", string.Join(" | ", TrainConfig.Optimizers), "adam");
+var lr = new Option<double?>("--lr") { Description = "learning rate (default: 1e-3 for Adam-like, 0.01 for SGD/Adagrad, 1 for Adadelta)" };
+var batchSize = Opt("--batch-size", "samples per batch", 64);
+var epochs = Opt("--epochs", "passes over the training set", 3);
+var scheduler = Opt("--scheduler", string.Join(" | ", TrainConfig.Schedulers), "none");
+var weightDecay = Opt("--weight-decay", "weight decay passed to the optimizer", 0.0);
+var dropout = Opt("--dropout", "dropout probability before hidden linear layers", 0.0);
+var init = Opt("--init", string.Join(" | ", Models.Inits), "default");
+var seed = Opt("--seed", "seed of initialisation, shuffling, dropout and augmentation", 0);
+var device = Opt("--device", "cpu | cuda", "cpu");
+var data = new Option<string?>("--data") { Description = "directory holding Fashion-MNIST (else $HYBRID_DATA, /usr/share/datasets/fashion-mnist, the embedded sample)" };
+var name = new Option<string?>("--name") { Description = "run name (default: model-optimizer-time)" };
+var runs = Opt("--runs", "directory of runs", "runs");
+var resume = new Option<string?>("--resume") { Description = "continue the run in this directory (runs/<name>) with an identical trajectory" };
+var valSplit = Opt("--val-split", "fraction of the training set held out for validation", 0.1);
+var patience = Opt("--patience", "early stopping: epochs without validation improvement (0 = off)", 0);
+var l1 = Opt("--l1", "L1 penalty λ·Σ|θ| added to the loss", 0.0);
+var l2 = Opt("--l2", "L2 penalty λ/2·Σθ² added to the loss", 0.0);
+var augment = Opt("--augment", "random horizontal flips and 2-pixel crops", false);
+var limit = new Option<int?>("--limit") { Description = "use only the first N training images (quick runs)" };
+var logEvery = Opt("--log-every", "batches between progress lines and metric rows", 100);
+var train = new Command("train", "train a model on Fashion-MNIST (with no options: an MLP with Adam, 3 epochs)")
+{
+    model, optimizer, lr, batchSize, epochs, scheduler, weightDecay, dropout, init, seed, device, data, name, runs, resume,
+    valSplit, patience, l1, l2, augment, limit, logEvery,
+};
+train.SetAction(parse =>
+{
+    var resumeDir = parse.GetValue(resume);
+    TrainConfig cfg;
+    string runDir;
+    if (resumeDir is not null)
+    {
+        var cfgPath = Path.Combine(resumeDir, "config.json");
+        if (!File.Exists(cfgPath)) { Console.Error.WriteLine($"train: --resume {resumeDir}: no config.json there (not a run directory)"); return 2; }
+        cfg = TrainConfig.Load(cfgPath);
+        runDir = resumeDir;
+    }
+    else
+    {
+        cfg = new TrainConfig
+        {
+            Model = parse.GetValue(model)!, Optimizer = parse.GetValue(optimizer)!, Lr = parse.GetValue(lr),
+            BatchSize = parse.GetValue(batchSize), Epochs = parse.GetValue(epochs), Scheduler = parse.GetValue(scheduler)!,
+            WeightDecay = parse.GetValue(weightDecay), Dropout = parse.GetValue(dropout), Init = parse.GetValue(init)!,
+            Seed = parse.GetValue(seed), Device = parse.GetValue(device)!, Data = parse.GetValue(data), RunsDir = parse.GetValue(runs)!,
+            ValSplit = parse.GetValue(valSplit), Patience = parse.GetValue(patience), L1 = parse.GetValue(l1), L2 = parse.GetValue(l2),
+            Augment = parse.GetValue(augment), Limit = parse.GetValue(limit), LogEvery = parse.GetValue(logEvery),
+        };
+        cfg = cfg with { Name = parse.GetValue(name) ?? $"{cfg.Model}-{cfg.Optimizer}-{DateTime.Now:yyyyMMdd-HHmmss}" };
+        runDir = Path.Combine(cfg.RunsDir, cfg.Name);
+    }
+    try { cfg.Validate(); }
+    catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
+    Directory.CreateDirectory(runDir);
+    if (resumeDir is null) cfg.Save(Path.Combine(runDir, "config.json"));
+    using var cts = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("stopping after the current batch..."); };
+    var trainer = new Trainer(cfg, runDir, Console.WriteLine);
+    Console.WriteLine($"run {runDir}: {cfg.Model}, {cfg.Optimizer} lr {cfg.EffectiveLr}, batch {cfg.BatchSize}, {cfg.Epochs} epochs, scheduler {cfg.Scheduler}");
+    trainer.OnEpoch = (ep, trainLoss, trainAcc, valLoss, testAcc, lrNow, secs) =>
+        Console.WriteLine($"epoch {ep + 1,3}/{cfg.Epochs}  train loss {trainLoss:F4}  train acc {trainAcc:F4}  val loss {valLoss:F4}  test acc {testAcc:F4}  lr {lrNow:G4}  {secs:F1} s");
+    try
+    {
+        if (Console.IsOutputRedirected)
+        {
+            trainer.OnBatch = (ep, b, nb, loss, acc, lrNow, rate) =>
+                Console.WriteLine($"  epoch {ep + 1} batch {b}/{nb}  loss {loss:F4}  acc {acc:F4}  lr {lrNow:G4}  {rate:F0} samples/s");
+            trainer.Run(cts.Token, resumeDir is not null);
+        }
+        else
+        {
+            AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    ProgressTask? task = null;
+                    trainer.OnBatch = (ep, b, nb, loss, acc, lrNow, rate) =>
+                    {
+                        task ??= ctx.AddTask("training", maxValue: nb);
+                        task.MaxValue = nb;
+                        task.Value = b;
+                        task.Description = $"epoch {ep + 1} loss {loss:F4} acc {acc:F3} lr {lrNow:G3} {rate:F0}/s";
+                    };
+                    trainer.Run(cts.Token, resumeDir is not null);
+                });
+        }
+    }
+    catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+    {
+        Console.Error.WriteLine($"train: {e.Message}");
+        return 1;
+    }
+    return 0;
+});
+root.Subcommands.Add(train);
+
+// ---------------------------------------------------------------- optimize
+var function = Opt("--function", string.Join(" | ", TestFunctions.Names), "rosenbrock");
+var method = Opt("--optimizer", string.Join(" | ", OptimizeCommand.Methods), "bfgs");
+var steps = Opt("--steps", "iterations", 100);
+var optLr = new Option<double?>("--lr") { Description = "step size (first-order methods and ISTA/FISTA)" };
+var dim = Opt("--dim", "dimension (rosenbrock, quadratic, lasso)", 2);
+var optimize = new Command("optimize", "minimize a classic test function and print each iterate") { function, method, steps, optLr, dim };
+optimize.SetAction(parse =>
+{
+    try
+    {
+        return OptimizeCommand.Run(parse.GetValue(function)!, parse.GetValue(method)!, parse.GetValue(steps), parse.GetValue(optLr), parse.GetValue(dim));
+    }
+    catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
+});
+root.Subcommands.Add(optimize);
+
+// ---------------------------------------------------------------- compare
+var runDirs = new Argument<string[]>("runs") { Description = "run directories (runs/a runs/b ...)", Arity = ArgumentArity.OneOrMore };
+var output = Opt("--output", "output path without extension (.png and .svg are written)", "runs/compare");
+var compare = new Command("compare", "draw several runs' loss, accuracy and lr curves on one plot") { runDirs, output };
+compare.SetAction(parse =>
+{
+    var dirs = parse.GetValue(runDirs)!;
+    foreach (var d in dirs)
+        if (!File.Exists(Path.Combine(d, "metrics.csv"))) { Console.Error.WriteLine($"compare: {d} has no metrics.csv (not a run directory)"); return 2; }
+    var stem = parse.GetValue(output)!;
+    Plots.Compare(dirs, stem);
+    Console.WriteLine($"wrote {stem}.png and {stem}.svg");
+    return 0;
+});
+root.Subcommands.Add(compare);
+
+// ---------------------------------------------------------------- demo
+var demo = new Command("demo", "fit a linear model by gradient descent and print the loss falling");
+demo.SetAction(_ => Demo.Run(200, 0.1));
+root.Subcommands.Add(demo);
+
+return root.Parse(args.Length == 0 ? new[] { "train" } : args).Invoke();
