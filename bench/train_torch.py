@@ -1,0 +1,75 @@
+"""PyTorch reference for `hybrid train`: the same models, optimizer, batch size and data, timed per epoch.
+
+Run with Debian's interpreter (PyTorch 1.13 on OpenBLAS): /usr/bin/python3 bench/train_torch.py --model mlp --epochs 1
+Prints one line per epoch: "torch <model> epoch <k> seconds <s> test_accuracy <a>".
+"""
+import argparse, gzip, os, struct, time
+import numpy as np
+import torch
+import torch.nn as nn
+
+def read_idx(path):
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    dims = data[3]
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+def find(dirname, stem):
+    for name in (stem, stem + ".gz"):
+        p = os.path.join(dirname, name)
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError(os.path.join(dirname, stem))
+
+def load(dirname):
+    x = read_idx(find(dirname, "train-images-idx3-ubyte")).astype(np.float32) / 255.0
+    y = read_idx(find(dirname, "train-labels-idx1-ubyte")).astype(np.int64)
+    xt = read_idx(find(dirname, "t10k-images-idx3-ubyte")).astype(np.float32) / 255.0
+    yt = read_idx(find(dirname, "t10k-labels-idx1-ubyte")).astype(np.int64)
+    norm = lambda a: (a - 0.2860) / 0.3530
+    return torch.from_numpy(norm(x)).unsqueeze(1), torch.from_numpy(y), torch.from_numpy(norm(xt)).unsqueeze(1), torch.from_numpy(yt)
+
+def model_of(name):
+    if name == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="mlp")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", default=os.environ.get("HYBRID_DATA", "/usr/share/datasets/fashion-mnist"))
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    x, y, xt, yt = load(a.data)
+    model = model_of(a.model)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    n = x.shape[0]
+    for epoch in range(a.epochs):
+        g = torch.Generator().manual_seed(epoch)
+        order = torch.randperm(n, generator=g)
+        t0 = time.perf_counter()
+        model.train()
+        for i in range(0, n, a.batch_size):
+            idx = order[i:i + a.batch_size]
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        secs = time.perf_counter() - t0
+        model.eval()
+        with torch.no_grad():
+            acc = (model(xt).argmax(1) == yt).float().mean().item()
+        print(f"torch {a.model} epoch {epoch + 1} seconds {secs:.3f} test_accuracy {acc:.4f}", flush=True)
+
+if __name__ == "__main__":
+    main()
