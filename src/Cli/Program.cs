@@ -30,10 +30,11 @@ var l2 = Opt("--l2", "L2 penalty λ/2·Σθ² added to the loss", 0.0);
 var augment = Opt("--augment", "random horizontal flips and 2-pixel crops", false);
 var limit = new Option<int?>("--limit") { Description = "use only the first N training images (quick runs)" };
 var logEvery = Opt("--log-every", "batches between progress lines and metric rows", 100);
+var stopAfter = new Option<long?>("--stop-after") { Description = "stop as Ctrl-C would after this many batches (tests)", Hidden = true };
 var train = new Command("train", "train a model on Fashion-MNIST (with no options: an MLP with Adam, 3 epochs)")
 {
     model, optimizer, lr, batchSize, epochs, scheduler, weightDecay, dropout, init, seed, device, data, name, runs, resume,
-    valSplit, patience, l1, l2, augment, limit, logEvery,
+    valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter,
 };
 train.SetAction(parse =>
 {
@@ -68,6 +69,7 @@ train.SetAction(parse =>
     using var cts = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("stopping after the current batch..."); };
     var trainer = new Trainer(cfg, runDir, Console.WriteLine);
+    if (parse.GetValue(stopAfter) is long stopAt) trainer.OnStep = s => { if (s >= stopAt) cts.Cancel(); };
     Console.WriteLine($"run {runDir}: {cfg.Model}, {cfg.Optimizer} lr {cfg.EffectiveLr}, batch {cfg.BatchSize}, {cfg.Epochs} epochs, scheduler {cfg.Scheduler}");
     trainer.OnEpoch = (ep, trainLoss, trainAcc, valLoss, testAcc, lrNow, secs) =>
         Console.WriteLine($"epoch {ep + 1,3}/{cfg.Epochs}  train loss {trainLoss:F4}  train acc {trainAcc:F4}  val loss {valLoss:F4}  test acc {testAcc:F4}  lr {lrNow:G4}  {secs:F1} s");

@@ -119,7 +119,7 @@ internal sealed class Trainer
             {
                 if (b < progress.Batch) { b++; continue; }
                 // dropout masks depend only on (seed, epoch, batch), so a resumed run draws the same ones
-                Rng.ManualSeed(HashCode.Combine(_cfg.Seed, epoch, b));
+                Rng.ManualSeed(unchecked(_cfg.Seed * 1_000_003 + epoch * 10_007 + b));
                 var x = new Tensor(batch.Inputs);
                 var y = new Tensor(batch.Targets);
                 optimizer.ZeroGrad();
@@ -151,6 +151,7 @@ internal sealed class Trainer
                     OnBatch?.Invoke(epoch, b, loader.BatchCount, progress.LossSum / progress.Seen, (double)progress.Correct / progress.Seen, lr,
                         progress.Seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds));
                 }
+                OnStep?.Invoke(progress.Step);
                 if (stop.IsCancellationRequested) break;
             }
             progress = progress with { Seconds = progress.Seconds + epochClock.Elapsed.TotalSeconds };
@@ -175,6 +176,8 @@ internal sealed class Trainer
                 Tuple.Create("epoch/test_accuracy", testAcc), Tuple.Create("epoch/lr", lrNow),
             }.Where(t => !double.IsNaN(t.Item2)));
             OnEpoch?.Invoke(epoch, trainLoss, trainAcc, valLoss, testAcc, lrNow, epochClock.Elapsed.TotalSeconds);
+            using (var me = System.Diagnostics.Process.GetCurrentProcess())
+                _log($"memory: epoch {epoch + 1} working set {me.WorkingSet64 / (1 << 20)} MB, peak {me.PeakWorkingSet64 / (1 << 20)} MB");
             // epoch-level schedulers step after the epoch, as in PyTorch's loops
             var plateau = progress.PlateauMetrics;
             switch (scheduler)
@@ -209,6 +212,9 @@ internal sealed class Trainer
         _log($"done in {clock.Elapsed.TotalSeconds:F1} s; run written to {_runDir}");
         return accuracy;
     }
+
+    /// <summary>Called after every batch with the global step count.</summary>
+    public Action<long>? OnStep { get; set; }
 
     /// <summary>Called every LogEvery batches: epoch, batch, batches, loss, accuracy, lr, samples/s.</summary>
     public Action<int, int, int, double, double, double, double>? OnBatch { get; set; }
