@@ -37,8 +37,8 @@ public class CliTests
     }
 
     private static string[] Quick(string runs, string name, params string[] more) =>
-        new[] { "train", "--data", Sample, "--runs", runs, "--name", name, "--epochs", "2", "--log-every", "10", "--seed", "3" }
-            .Concat(more).ToArray();
+        new[] { "train", "--data", Sample, "--runs", runs, "--name", name, "--log-every", "10", "--seed", "3" }
+            .Concat(more.Contains("--epochs") ? more : more.Concat(new[] { "--epochs", "2" })).ToArray();
 
     [Fact]
     public void HelpListsTheCommands()
