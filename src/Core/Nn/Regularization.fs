@@ -18,3 +18,9 @@ module Regularization =
         if not (lambda >= 0.0) then invalidArg "lambda" (sprintf "l2Penalty: lambda must be >= 0 (got %g)" lambda)
         if parameters.Length = 0 then invalidArg "parameters" "l2Penalty: no parameters given"
         parameters |> Array.map (fun p -> Reduction.sum (p * p)) |> Array.reduce (+) |> fun s -> s * (0.5 * lambda)
+
+    /// λ · Σ|θ|: the L1 penalty over a set of parameters (its subgradient is λ·sign(θ)).
+    let l1Penalty (lambda: float) (parameters: Tensor[]) =
+        if not (lambda >= 0.0) then invalidArg "lambda" (sprintf "l1Penalty: lambda must be >= 0 (got %g)" lambda)
+        if parameters.Length = 0 then invalidArg "parameters" "l1Penalty: no parameters given"
+        parameters |> Array.map (fun p -> Reduction.sum (Pointwise.abs p)) |> Array.reduce (+) |> fun s -> s * lambda

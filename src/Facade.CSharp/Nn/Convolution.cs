@@ -66,7 +66,7 @@ public sealed class Conv2d : Module
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) =>
-        new(Hybrid.Core.Convolution.conv2d(input.Core, Weight.Core, Bias?.Core!, _stride.ToTuple(), _padding.ToTuple(), _dilation.ToTuple(), Groups));
+        new(Hybrid.Core.Convolution.conv2d(input.Core, Weight.Core, Bias?.Core!, _stride.Item1, _stride.Item2, _padding.Item1, _padding.Item2, _dilation.Item1, _dilation.Item2, Groups));
 }
 
 /// <summary>Max over each window (<c>torch.nn.MaxPool2d</c>); stride defaults to the kernel size.</summary>
@@ -91,7 +91,7 @@ public sealed class MaxPool2d : Module
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) =>
-        new(Hybrid.Core.Convolution.maxPool2d(_kernel.ToTuple(), _stride.ToTuple(), _padding.ToTuple(), _dilation.ToTuple(), _ceilMode, input.Core));
+        new(Hybrid.Core.Convolution.maxPool2d(_kernel.Item1, _kernel.Item2, _stride.Item1, _stride.Item2, _padding.Item1, _padding.Item2, _dilation.Item1, _dilation.Item2, _ceilMode, input.Core));
 }
 
 /// <summary>Mean over each window (<c>torch.nn.AvgPool2d</c>); stride defaults to the kernel size.</summary>
@@ -116,5 +116,5 @@ public sealed class AvgPool2d : Module
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) =>
-        new(Hybrid.Core.Convolution.avgPool2d(_kernel.ToTuple(), _stride.ToTuple(), _padding.ToTuple(), _ceilMode, _countIncludePad, input.Core));
+        new(Hybrid.Core.Convolution.avgPool2d(_kernel.Item1, _kernel.Item2, _stride.Item1, _stride.Item2, _padding.Item1, _padding.Item2, _ceilMode, _countIncludePad, input.Core));
 }

@@ -134,13 +134,37 @@ public abstract class Module
             p.Grad = setToNone || p.Grad is null ? null : p.Grad.ZerosLike();
     }
 
-    /// <summary>Copies of every parameter and buffer by name (<c>state_dict()</c>).</summary>
+    /// <summary>Copies of every parameter and buffer by name (<c>state_dict()</c>); later optimizer steps do not change them.</summary>
     public Dictionary<string, Tensor> StateDict()
     {
         var d = new Dictionary<string, Tensor>();
-        foreach (var (n, p) in NamedParameters()) d[n] = p.Detach();
-        foreach (var (n, b) in NamedBuffers()) d[n] = b.Detach();
+        using (Tensor.NoGrad())
+        {
+            foreach (var (n, p) in NamedParameters()) d[n] = p.Clone().Detach();
+            foreach (var (n, b) in NamedBuffers()) d[n] = b.Clone().Detach();
+        }
         return d;
+    }
+
+    /// <summary>Write the state dict to a safetensors file (readable by PyTorch and Hugging Face tools).</summary>
+    /// <param name="path">The file to write.</param>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path, nameof(path));
+        var entries = StateDict().Select(kv => Tuple.Create(kv.Key, kv.Value.Core));
+        Hybrid.Core.Data.Safetensors.save(path, Microsoft.FSharp.Collections.MapModule.OfSeq(entries));
+    }
+
+    /// <summary>Load parameters and buffers from a safetensors file written by <see cref="Save"/> or by PyTorch (names must match).</summary>
+    /// <param name="path">The file to read.</param>
+    /// <param name="strict">Require exactly the module's names.</param>
+    public void Load(string path, bool strict = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path, nameof(path));
+        var map = Hybrid.Core.Data.Safetensors.load(path);
+        var dict = new Dictionary<string, Tensor>();
+        foreach (var kv in map) dict[kv.Key] = new Tensor(kv.Value);
+        LoadStateDict(dict, strict);
     }
 
     /// <summary>Load parameters and buffers by name. Checks every entry before changing anything.</summary>

@@ -36,7 +36,10 @@ public sealed class Parameter : Tensor
             throw new ArgumentException(
                 $"Parameter.SetData: new value of shape [{string.Join(",", value.Shape)}] {value.DType} does not match [{string.Join(",", Core.Shape)}] {Core.DType}",
                 nameof(value));
-        var fresh = new CoreTensor(value.Raw) { RequiresGrad = Core.RequiresGrad, Grad = Core.Grad };
+        // a copy: the optimizers update parameters in place, which must not reach the caller's tensor
+        CoreTensor copy;
+        using (Hybrid.Core.GradMode.NoGrad()) copy = Hybrid.Core.Reshaping.clone(value);
+        var fresh = new CoreTensor(copy.Raw) { RequiresGrad = Core.RequiresGrad, Grad = Core.Grad };
         Core = fresh;
     }
 }

@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Hybrid.Core.Data;
+using Hybrid.Core.Logging;
+using Hybrid.Nn;
+using Hybrid.Optim;
+using Hybrid.Optim.LrScheduler;
+using Microsoft.FSharp.Core;
+using CoreTensor = Hybrid.Core.Tensor;
+
+namespace Hybrid.Cli;
+
+/// <summary>Where a run stands: written with every checkpoint so that --resume continues the same trajectory.</summary>
+internal sealed record Progress
+{
+    public int Epoch { get; init; }
+    public int Batch { get; init; }
+    public long Step { get; init; }
+    public double LossSum { get; init; }
+    public long Correct { get; init; }
+    public long Seen { get; init; }
+    public double BestValLoss { get; init; } = double.PositiveInfinity;
+    public int BadEpochs { get; init; }
+    public double Seconds { get; init; }
+    public List<double> PlateauMetrics { get; init; } = new();
+    public bool Finished { get; init; }
+}
+
+/// <summary>Trains a Fashion-MNIST model through the C# facade, logging metrics, TensorBoard events, checkpoints and plots.</summary>
+internal sealed class Trainer
+{
+    private readonly TrainConfig _cfg;
+    private readonly string _runDir;
+    private readonly Action<string> _log;
+
+    public Trainer(TrainConfig cfg, string runDir, Action<string> log)
+    {
+        _cfg = cfg;
+        _runDir = runDir;
+        _log = log;
+    }
+
+    public static Optimizer MakeOptimizer(string name, IEnumerable<Parameter> ps, double lr, double wd) => name switch
+    {
+        "sgd" => new SGD(ps, lr: lr, weightDecay: wd),
+        "momentum" => new SGD(ps, lr: lr, momentum: 0.9, weightDecay: wd),
+        "nesterov" => new SGD(ps, lr: lr, momentum: 0.9, nesterov: true, weightDecay: wd),
+        "adagrad" => new Adagrad(ps, lr: lr, weightDecay: wd),
+        "rmsprop" => new RMSprop(ps, lr: lr, weightDecay: wd),
+        "adadelta" => new Adadelta(ps, lr: lr, weightDecay: wd),
+        "adam" => new Adam(ps, lr: lr, weightDecay: wd),
+        "adamw" => new AdamW(ps, lr: lr, weightDecay: wd),
+        "nadam" => new NAdam(ps, lr: lr, weightDecay: wd),
+        "adamax" => new Adamax(ps, lr: lr, weightDecay: wd),
+        "radam" => new RAdam(ps, lr: lr, weightDecay: wd),
+        "asgd" => new ASGD(ps, lr: lr, weightDecay: wd),
+        "lion" => new Lion(ps, lr: lr, weightDecay: wd),
+        _ => throw new ArgumentException($"train: unknown optimizer '{name}'"),
+    };
+
+    private object? MakeScheduler(Optimizer opt, int batchesPerEpoch) => _cfg.Scheduler switch
+    {
+        "none" => null,
+        "step" => new StepLR(opt, stepSize: Math.Max(1, _cfg.Epochs / 3), gamma: 0.1),
+        "exponential" => new ExponentialLR(opt, gamma: 0.9),
+        "cosine" => new CosineAnnealingLR(opt, tMax: _cfg.Epochs),
+        "onecycle" => new OneCycleLR(opt, maxLr: _cfg.EffectiveLr, totalSteps: _cfg.Epochs * batchesPerEpoch),
+        "plateau" => new ReduceLROnPlateau(opt, patience: 1),
+        _ => throw new ArgumentException($"train: unknown scheduler '{_cfg.Scheduler}'"),
+    };
+
+    private static string CheckpointDir(string runDir) => Path.Combine(runDir, "checkpoint");
+
+    /// <summary>Runs (or continues) training; returns the final test accuracy.</summary>
+    public double Run(CancellationToken stop, bool resume)
+    {
+        var data = FashionMnist.load(_cfg.Data is null ? FSharpOption<string>.None : FSharpOption<string>.Some(_cfg.Data), true);
+        _log($"data: {data.Source} — {data.Train.Count} train, {data.Test.Count} test images");
+        var (train, val) = Split(data.Train);
+        var test = Dataset.OfSplit(data.Test);
+        var sampleShape = _cfg.Model == "mlp" ? new[] { 784 } : new[] { 1, 28, 28 };
+        var augment = _cfg.Augment
+            ? FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.Some(
+                Augment.compose(Microsoft.FSharp.Collections.ListModule.OfSeq(new[]
+                {
+                    Augment.randomHorizontalFlip(0.5),
+                    Augment.randomCrop(2, -FashionMnist.mean / FashionMnist.std),
+                })))
+            : FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.None;
+        var loader = new DataLoader(train, new DataLoaderOptions(_cfg.BatchSize, true, _cfg.Seed, false, 2,
+            FSharpOption<int[]>.Some(sampleShape), augment));
+
+        var model = Models.Build(_cfg.Model, _cfg.Dropout, _cfg.Init, _cfg.Seed);
+        var optimizer = MakeOptimizer(_cfg.Optimizer, model.Parameters(), _cfg.EffectiveLr, _cfg.WeightDecay);
+        var scheduler = MakeScheduler(optimizer, loader.BatchCount);
+        var progress = new Progress();
+        var ckpt = CheckpointDir(_runDir);
+        if (resume)
+        {
+            progress = JsonSerializer.Deserialize<Progress>(File.ReadAllText(Path.Combine(ckpt, "progress.json")))!;
+            model.Load(Path.Combine(ckpt, "model.safetensors"));
+            // schedulers are deterministic in their inputs: replay them, then restore the optimizer's exact state
+            ReplayScheduler(scheduler, progress);
+            optimizer.Load(Path.Combine(ckpt, "optimizer.safetensors"));
+            _log($"resumed at epoch {progress.Epoch + 1}, batch {progress.Batch}, step {progress.Step}");
+        }
+
+        using var events = new SummaryWriter(_runDir);
+        var metrics = new MetricsWriter(Path.Combine(_runDir, "metrics.csv"));
+        var parameters = model.Parameters().ToArray();
+        double accuracy = double.NaN;
+        var clock = Stopwatch.StartNew();
+        for (int epoch = progress.Epoch; epoch < _cfg.Epochs && !progress.Finished; epoch++)
+        {
+            model.Train();
+            var epochClock = Stopwatch.StartNew();
+            int b = 0;
+            foreach (var batch in loader.Batches(epoch))
+            {
+                if (b < progress.Batch) { b++; continue; }
+                // dropout masks depend only on (seed, epoch, batch), so a resumed run draws the same ones
+                Rng.ManualSeed(HashCode.Combine(_cfg.Seed, epoch, b));
+                var x = new Tensor(batch.Inputs);
+                var y = new Tensor(batch.Targets);
+                optimizer.ZeroGrad();
+                var logits = model.Forward(x);
+                var loss = Losses.CrossEntropy(logits, y);
+                var objective = loss;
+                if (_cfg.L2 > 0) objective += new Tensor(Hybrid.Core.Regularization.l2Penalty(_cfg.L2, parameters.Select(p => p.Core).ToArray()));
+                if (_cfg.L1 > 0) objective += new Tensor(Hybrid.Core.Regularization.l1Penalty(_cfg.L1, parameters.Select(p => p.Core).ToArray()));
+                objective.Backward();
+                optimizer.Step();
+                if (scheduler is OneCycleLR oc) oc.Step();
+                var lossValue = loss.Item<float>();
+                var predicted = logits.Argmax(1).ToArray<long>();
+                var targets = batch.Targets.ToInt64Array();
+                long correct = 0;
+                for (int i = 0; i < targets.Length; i++) if (predicted[i] == targets[i]) correct++;
+                b++;
+                progress = progress with
+                {
+                    Batch = b, Step = progress.Step + 1, LossSum = progress.LossSum + lossValue * targets.Length,
+                    Correct = progress.Correct + correct, Seen = progress.Seen + targets.Length,
+                };
+                if (progress.Step % _cfg.LogEvery == 0)
+                {
+                    var lr = optimizer.ParamGroups[0].Lr;
+                    events.AddScalar("train/loss", lossValue, progress.Step);
+                    metrics.Append(new MetricsRow(progress.Step, epoch + 1, progress.LossSum / progress.Seen, double.NaN, double.NaN, lr,
+                        progress.Seconds + epochClock.Elapsed.TotalSeconds));
+                    OnBatch?.Invoke(epoch, b, loader.BatchCount, progress.LossSum / progress.Seen, (double)progress.Correct / progress.Seen, lr,
+                        progress.Seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds));
+                }
+                if (stop.IsCancellationRequested) break;
+            }
+            progress = progress with { Seconds = progress.Seconds + epochClock.Elapsed.TotalSeconds };
+            if (stop.IsCancellationRequested && b < loader.BatchCount)
+            {
+                _log($"stopping after batch {b} of epoch {epoch + 1}: writing a checkpoint");
+                SaveCheckpoint(model, optimizer, progress with { Epoch = epoch });
+                Plots.Curves(_runDir);
+                return accuracy;
+            }
+            var trainLoss = progress.LossSum / Math.Max(1, progress.Seen);
+            var trainAcc = (double)progress.Correct / Math.Max(1, progress.Seen);
+            var valLoss = val is null ? double.NaN : Evaluate(model, val, sampleShape).Loss;
+            var (testLoss, testAcc) = Evaluate(model, test, sampleShape);
+            accuracy = testAcc;
+            var lrNow = optimizer.ParamGroups[0].Lr;
+            metrics.Append(new MetricsRow(progress.Step, epoch + 1, trainLoss, valLoss, testAcc, lrNow, progress.Seconds));
+            events.AddScalars(progress.Step, new[]
+            {
+                Tuple.Create("epoch/train_loss", trainLoss), Tuple.Create("epoch/train_accuracy", trainAcc),
+                Tuple.Create("epoch/val_loss", valLoss), Tuple.Create("epoch/test_loss", testLoss),
+                Tuple.Create("epoch/test_accuracy", testAcc), Tuple.Create("epoch/lr", lrNow),
+            }.Where(t => !double.IsNaN(t.Item2)));
+            OnEpoch?.Invoke(epoch, trainLoss, trainAcc, valLoss, testAcc, lrNow, epochClock.Elapsed.TotalSeconds);
+            // epoch-level schedulers step after the epoch, as in PyTorch's loops
+            var plateau = progress.PlateauMetrics;
+            switch (scheduler)
+            {
+                case ReduceLROnPlateau p:
+                    var m = double.IsNaN(valLoss) ? trainLoss : valLoss;
+                    p.Step(m);
+                    plateau = new List<double>(plateau) { m };
+                    break;
+                case OneCycleLR: break;
+                case LRScheduler s: s.Step(); break;
+            }
+            // early stopping on the validation loss
+            var best = progress.BestValLoss;
+            var bad = progress.BadEpochs;
+            if (!double.IsNaN(valLoss))
+            {
+                if (valLoss < best) { best = valLoss; bad = 0; } else bad++;
+            }
+            var stopEarly = _cfg.Patience > 0 && bad >= _cfg.Patience;
+            progress = progress with
+            {
+                Epoch = epoch + 1, Batch = 0, LossSum = 0, Correct = 0, Seen = 0, BestValLoss = best, BadEpochs = bad,
+                PlateauMetrics = plateau, Finished = stopEarly || epoch + 1 >= _cfg.Epochs,
+            };
+            SaveCheckpoint(model, optimizer, progress);
+            if (stopEarly) _log($"early stopping: validation loss has not improved for {bad} epochs");
+            if (stop.IsCancellationRequested) break;
+        }
+        model.Save(Path.Combine(_runDir, "model.safetensors"));
+        Plots.Curves(_runDir);
+        _log($"done in {clock.Elapsed.TotalSeconds:F1} s; run written to {_runDir}");
+        return accuracy;
+    }
+
+    /// <summary>Called every LogEvery batches: epoch, batch, batches, loss, accuracy, lr, samples/s.</summary>
+    public Action<int, int, int, double, double, double, double>? OnBatch { get; set; }
+
+    /// <summary>Called after each epoch: epoch, train loss, train accuracy, val loss, test accuracy, lr, seconds.</summary>
+    public Action<int, double, double, double, double, double, double>? OnEpoch { get; set; }
+
+    private void ReplayScheduler(object? scheduler, Progress progress)
+    {
+        switch (scheduler)
+        {
+            case ReduceLROnPlateau p:
+                foreach (var m in progress.PlateauMetrics) p.Step(m);
+                break;
+            case OneCycleLR oc:
+                for (long i = 0; i < progress.Step; i++) oc.Step();
+                break;
+            case LRScheduler s:
+                for (int i = 0; i < progress.Epoch; i++) s.Step();
+                break;
+        }
+    }
+
+    private void SaveCheckpoint(Module model, Optimizer optimizer, Progress progress)
+    {
+        var dir = CheckpointDir(_runDir);
+        Directory.CreateDirectory(dir);
+        model.Save(Path.Combine(dir, "model.safetensors"));
+        optimizer.Save(Path.Combine(dir, "optimizer.safetensors"));
+        File.WriteAllText(Path.Combine(dir, "progress.json"), JsonSerializer.Serialize(progress, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private (Dataset Train, Dataset? Val) Split(ImageSplit split)
+    {
+        var n = _cfg.Limit is int lim ? Math.Min(lim, split.Count) : split.Count;
+        var nVal = (int)Math.Round(n * _cfg.ValSplit);
+        var size = split.Rows * split.Cols;
+        // a fixed permutation of the training set, independent of the run's seed, picks the validation images
+        var order = new Hybrid.Core.Generator(12345).Permutation(split.Count).Take(n).ToArray();
+        Dataset Take(IEnumerable<int> idx)
+        {
+            var ids = idx.ToArray();
+            var x = new float[ids.Length * size];
+            var y = new long[ids.Length];
+            for (int k = 0; k < ids.Length; k++)
+            {
+                Array.Copy(split.Images, ids[k] * size, x, k * size, size);
+                y[k] = split.Labels[ids[k]];
+            }
+            return new Dataset(x, y, new[] { 1, split.Rows, split.Cols });
+        }
+        return (Take(order.Skip(nVal)), nVal > 0 ? Take(order.Take(nVal)) : null);
+    }
+
+    private static (double Loss, double Accuracy) Evaluate(Module model, Dataset data, int[] sampleShape)
+    {
+        model.Eval();
+        var loader = new DataLoader(data, new DataLoaderOptions(1000, false, 0, false, 1, FSharpOption<int[]>.Some(sampleShape),
+            FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.None));
+        double lossSum = 0;
+        long correct = 0, seen = 0;
+        using (Tensor.NoGrad())
+        {
+            foreach (var batch in loader.Batches(0))
+            {
+                var logits = model.Forward(new Tensor(batch.Inputs));
+                var targets = batch.Targets.ToInt64Array();
+                lossSum += Losses.CrossEntropy(logits, new Tensor(batch.Targets), reduction: Reduction.Sum).Item<float>();
+                var predicted = logits.Argmax(1).ToArray<long>();
+                for (int i = 0; i < targets.Length; i++) if (predicted[i] == targets[i]) correct++;
+                seen += targets.Length;
+            }
+        }
+        model.Train();
+        return (lossSum / seen, (double)correct / seen);
+    }
+}

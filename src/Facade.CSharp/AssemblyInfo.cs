@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+// the `hybrid` command wraps the core's data loader batches as facade tensors
+[assembly: InternalsVisibleTo("hybrid")]
