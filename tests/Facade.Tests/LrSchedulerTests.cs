@@ -380,6 +380,23 @@ public class LrSchedulerTests
     }
 
     [Fact]
+    public void CyclicLRCyclesBeta1OfAnAdamLikeGroupAsItCyclesAnSgdMomentum()
+    {
+        // torch 1.13's CyclicLR only knows "momentum"; like OneCycleLR (and torch 2) the facade also drives beta1
+        var sgd = Sgd();
+        var adam = Adam();
+        var a = new CyclicLR(sgd, 0.01, 0.1, stepSizeUp: 6);
+        var b = new CyclicLR(adam, 0.01, 0.1, stepSizeUp: 6);
+        for (int t = 0; t < 20; t++)
+        {
+            Assert.Equal(sgd.ParamGroups[1].GetDouble("momentum"), MomentumOf(adam.ParamGroups[1]));
+            Assert.Equal(0.999, (((double, double))adam.ParamGroups[1]["betas"]).Item2);
+            Assert.Equal(a.GetLastLr(), b.GetLastLr());
+            a.Step(); b.Step();
+        }
+    }
+
+    [Fact]
     public void LoadingAStateOfAnotherKindOrShapeIsRejected()
     {
         var o = Sgd();
