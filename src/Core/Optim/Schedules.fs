@@ -328,12 +328,16 @@ module LrSchedule =
             stepAt s None (lr, setDefault) { fresh setDefault with TI = t0 }
         | _ -> stepAt s None (lr, setDefault) (fresh setDefault)
 
-    /// Attach a schedule to a parameter group whose lr is lr0 (torch's constructor, initial step included).
-    let create (schedule: LrSchedule) (lr0: float) : LrScheduler =
+    /// torch's constructor on a group whose lr is lr0 and whose initial_lr is initialLr (NaN: unset, as
+    /// on a group no scheduler was attached to; otherwise torch's setdefault keeps it as base_lr).
+    let createWith (schedule: LrSchedule) (lr0: float) (initialLr: float) : LrScheduler =
         check schedule
         if Double.IsNaN lr0 || lr0 < 0.0 then raise (ArgumentOutOfRangeException("lr", lr0, sprintf "lr scheduler: lr must be >= 0, got %g" lr0))
-        let (lr, initial), st = construct schedule (lr0, nan)
+        let (lr, initial), st = construct schedule (lr0, initialLr)
         { Schedule = schedule; State = st; Lr = lr; InitialLr = initial }
+
+    /// Attach a schedule to a parameter group whose lr is lr0 (torch's constructor, initial step included).
+    let create (schedule: LrSchedule) (lr0: float) : LrScheduler = createWith schedule lr0 nan
 
     /// torch's `scheduler.step()` when the group's lr is currentLr (it may have been changed outside).
     let stepFrom (currentLr: float) (sch: LrScheduler) : LrScheduler =

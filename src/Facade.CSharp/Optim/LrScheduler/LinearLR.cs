@@ -1,0 +1,18 @@
+using CoreOptim = Hybrid.Core.Optim;
+
+namespace Hybrid.Optim.LrScheduler;
+
+/// <summary>
+/// <c>torch.optim.lr_scheduler.LinearLR</c>: lr_t = lr₀·(s + (e − s)·min(t, T)/T) with s = startFactor,
+/// e = endFactor, T = totalIters (a linear warm-up or decay).
+/// </summary>
+public sealed class LinearLR : LRScheduler
+{
+    /// <summary>Attach a linear ramp of the lr factor to every group of <paramref name="optimizer"/>.</summary>
+    /// <param name="optimizer">The optimizer whose lrs are scheduled.</param>
+    /// <param name="startFactor">Factor at step 0, in (0, 1].</param>
+    /// <param name="endFactor">Factor from step totalIters on, in [0, 1].</param>
+    /// <param name="totalIters">Steps of the ramp (≥ 1).</param>
+    public LinearLR(Optimizer optimizer, double startFactor = 1.0 / 3.0, double endFactor = 1.0, int totalIters = 5)
+        : base(optimizer, (_, _) => CoreOptim.LrSchedule.NewLinearLr(startFactor, endFactor, totalIters)) { }
+}

@@ -1,0 +1,19 @@
+using CoreOptim = Hybrid.Core.Optim;
+
+namespace Hybrid.Optim.LrScheduler;
+
+/// <summary><c>torch.optim.lr_scheduler.MultiplicativeLR</c>: lr_t = lr_{t−1}·λ(t) for t ≥ 1, lr_0 = lr₀.</summary>
+public sealed class MultiplicativeLR : LRScheduler
+{
+    /// <summary>Attach the same multiplier function to every group of <paramref name="optimizer"/>.</summary>
+    /// <param name="optimizer">The optimizer whose lrs are scheduled.</param>
+    /// <param name="lrLambda">λ(t): the factor applied to the previous lr at step t.</param>
+    public MultiplicativeLR(Optimizer optimizer, Func<int, double> lrLambda)
+        : this(optimizer, Lambdas.Repeat(optimizer, lrLambda)) { }
+
+    /// <summary>Attach one multiplier function per group.</summary>
+    /// <param name="optimizer">The optimizer whose lrs are scheduled.</param>
+    /// <param name="lrLambda">λ_g(t) for each group g, in group order.</param>
+    public MultiplicativeLR(Optimizer optimizer, Func<int, double>[] lrLambda)
+        : base(optimizer, (i, _) => CoreOptim.LrSchedule.NewMultiplicativeLr(Lambdas.Of(optimizer, lrLambda, nameof(lrLambda), i))) { }
+}
