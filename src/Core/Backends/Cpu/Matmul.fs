@@ -154,8 +154,6 @@ module Matmul =
             let bpack = ArrayPool<'T>.Shared.Rent(KC * (nc + nr))
             try
                 let mPanels = (m + MR - 1) / MR
-                // a thread gets at least ~64k multiply-adds per k step block
-                let minPanels = max 1 ((1 <<< 16) / max 1 (MR * min n nc))
                 for jc in 0 .. nc .. n - 1 do
                     let ncb = min nc (n - jc)
                     let nPanels = (ncb + nr - 1) / nr
@@ -163,6 +161,8 @@ module Matmul =
                         let kcb = min KC (k - pc)
                         Par.chunks nPanels (max 1 (Par.grain / max 1 (kcb * nr))) (fun q0 q1 ->
                             packB b.Span n pc kcb jc ncb q0 q1 bpack)
+                        // a thread's share is worth the hand-off (~µs) from ~256k multiply-adds up
+                        let minPanels = max 1 ((1 <<< 18) / max 1 (MR * ncb * kcb))
                         Par.chunks mPanels minPanels (fun s e ->
                             let apack = ArrayPool<'T>.Shared.Rent(MC * KC)
                             let tmp = Array.zeroCreate<'T> (MR * nr)
