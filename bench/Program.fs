@@ -63,7 +63,9 @@ let main argv =
             Job.Default.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(1)
                 .WithIterationTime(TimeInterval.FromMilliseconds 150.0).WithToolchain(InProcessEmitToolchain.Instance).WithId("quick")
         else
-            Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("short")
+            // more iterations than ShortRun: on shared cores the best of many is the stable figure
+            Job.Default.WithWarmupCount(3).WithIterationCount(15).WithLaunchCount(1)
+                .WithToolchain(InProcessEmitToolchain.Instance).WithId("full")
     let config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator)
     let summaries =
         BenchmarkSwitcher.FromTypes([| typeof<Benchmarks.Elementwise>; typeof<Benchmarks.Reductions>; typeof<Benchmarks.Matmul> |])

@@ -9,7 +9,7 @@ torch.set_num_threads(2)
 quick = "--quick" in sys.argv
 out = sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else None
 ITER_S = 0.15 if quick else 0.5   # target seconds per measured iteration (like BenchmarkDotNet's)
-ITERS = 5 if quick else 7
+ITERS = 5 if quick else 15
 
 
 def best_seconds(f):

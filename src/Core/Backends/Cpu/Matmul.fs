@@ -42,10 +42,10 @@ module Matmul =
         let o = unativeint off
         Vector256.StoreUnsafe(Vector256.Add(Vector256.LoadUnsafe(&c, o), v), &c, o)
 
-    // AggressiveOptimization: the hot loops are jitted fully optimised on first call (no tier-0 phase in a long product).
+    // Tiering: these run at tier 0 for their first calls (F# drops MethodImplOptions.AggressiveOptimization);
+    // a long-running process reaches the optimised code after a few products (measured in bench/).
     /// C tile (mr x nr of MR x NR at c[cOff], row stride ldc) += Apanel(MR x kc) · Bpanel(kc x NR).
     /// Packed A: ap[aOff + p*MR + r]; packed B: bp[bOff + p*NR + j]. Partial tiles go through `tmp`.
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private microKernel<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (ap: 'T[]) (aOff: int) (bp: 'T[]) (bOff: int) (kc: int) (c: 'T[]) (cOff: int) (ldc: int) (mr: int) (nr: int) (tmp: 'T[]) =
         let w = Vector256<'T>.Count
@@ -117,7 +117,6 @@ module Matmul =
                 TensorPrimitives.Add(Kernels.ro row, ReadOnlySpan<'T>(tmp, r * nrFull, nr), row)
 
     /// Pack A[i0 .. i0+mc, p0 .. p0+kc) (row stride k) into MR-high panels, zero-padded: ap[panel*MR*kc + p*MR + r].
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private packA<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (a: ReadOnlySpan<'T>) (k: int) (i0: int) (mc: int) (p0: int) (kc: int) (ap: 'T[]) =
         let panels = (mc + MR - 1) / MR
@@ -132,7 +131,6 @@ module Matmul =
                     for p in 0 .. kc - 1 do ap.[baseP + p * MR + r] <- 'T.Zero
 
     /// Pack panels [q0, q1) of B[p0 .. p0+kc, j0 .. j0+nc) (row stride n) NR wide, zero-padded: bp[panel*NR*kc + p*NR + j].
-    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     let private packB<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (b: ReadOnlySpan<'T>) (n: int) (p0: int) (kc: int) (j0: int) (nc: int) (q0: int) (q1: int) (bp: 'T[]) =
         let nr = nrOf<'T> ()
