@@ -1,5 +1,5 @@
 /// Runs the benchmarks (BenchmarkDotNet, in-process) and prints GFLOP/s and GB/s per case;
-/// `--quick` for a short run, `--out FILE` for a CSV that bench/compare.sh reads, other args go to BenchmarkDotNet
+/// `--quick` for a short run, `--probe [n]` for a Stopwatch check of the managed matmul against OpenBLAS, `--out FILE` for a CSV that bench/compare.sh reads, other args go to BenchmarkDotNet
 /// (e.g. `--filter *Matmul*`).
 module Hybrid.Bench.Program
 
@@ -48,37 +48,43 @@ let rows (summaries: Summary seq) =
 
 [<EntryPoint>]
 let main argv =
-    let quick = argv |> Array.contains "--quick"
-    let outIx = argv |> Array.tryFindIndex ((=) "--out")
-    let out = outIx |> Option.map (fun i -> argv.[i + 1])
-    let rest =
-        argv
-        |> Array.indexed
-        |> Array.filter (fun (i, a) -> a <> "--quick" && Some i <> outIx && Some (i - 1) <> outIx)
-        |> Array.map snd
-    let rest = if rest |> Array.exists (fun a -> a.StartsWith "--filter") then rest else Array.append rest [| "--filter"; "*" |]
-    // in-process: no child build on a small machine; the JIT still tiers up during the warmup
-    let job =
-        if quick then
-            Job.Default.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(1)
-                .WithIterationTime(TimeInterval.FromMilliseconds 150.0).WithToolchain(InProcessEmitToolchain.Instance).WithId("quick")
-        else
-            // more iterations than ShortRun: on shared cores the best of many is the stable figure
-            Job.Default.WithWarmupCount(3).WithIterationCount(15).WithLaunchCount(1)
-                .WithToolchain(InProcessEmitToolchain.Instance).WithId("full")
-    let config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator)
-    let summaries =
-        BenchmarkSwitcher.FromTypes([| typeof<Benchmarks.Elementwise>; typeof<Benchmarks.Reductions>; typeof<Benchmarks.Matmul> |])
-            .Run(rest, config)
-    let lines = rows summaries
-    printfn ""
-    printfn "%-12s %-8s %9s %5s %11s %9s %8s" "class" "case" "size" "dtype" "best ms" "GFLOP/s" "GB/s"
-    for l in lines do
-        let f = l.Split ','
-        printfn "%-12s %-8s %9s %5s %11s %9s %8s" f.[0] f.[1] f.[2] f.[3] f.[4] f.[5] f.[6]
-    match out with
-    | Some path ->
-        File.WriteAllLines(path, Array.append [| "class,case,size,dtype,best_ms,gflops,gbs" |] (List.toArray lines))
-        printfn "wrote %s" path
-    | None -> ()
+  if argv |> Array.contains "--probe" then
+    Probe.run (match Array.tryFindIndex ((=) "--probe") argv with
+               | Some i when i + 1 < argv.Length -> int argv.[i + 1]
+               | _ -> 1024)
     0
+  else
+      let quick = argv |> Array.contains "--quick"
+      let outIx = argv |> Array.tryFindIndex ((=) "--out")
+      let out = outIx |> Option.map (fun i -> argv.[i + 1])
+      let rest =
+          argv
+          |> Array.indexed
+          |> Array.filter (fun (i, a) -> a <> "--quick" && Some i <> outIx && Some (i - 1) <> outIx)
+          |> Array.map snd
+      let rest = if rest |> Array.exists (fun a -> a.StartsWith "--filter") then rest else Array.append rest [| "--filter"; "*" |]
+      // in-process: no child build on a small machine; the JIT still tiers up during the warmup
+      let job =
+          if quick then
+              Job.Default.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(1)
+                  .WithIterationTime(TimeInterval.FromMilliseconds 150.0).WithToolchain(InProcessEmitToolchain.Instance).WithId("quick")
+          else
+              // more iterations than ShortRun: on shared cores the best of many is the stable figure
+              Job.Default.WithWarmupCount(3).WithIterationCount(15).WithLaunchCount(1)
+                  .WithToolchain(InProcessEmitToolchain.Instance).WithId("full")
+      let config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator)
+      let summaries =
+          BenchmarkSwitcher.FromTypes([| typeof<Benchmarks.Elementwise>; typeof<Benchmarks.Reductions>; typeof<Benchmarks.Matmul> |])
+              .Run(rest, config)
+      let lines = rows summaries
+      printfn ""
+      printfn "%-12s %-8s %9s %5s %11s %9s %8s" "class" "case" "size" "dtype" "best ms" "GFLOP/s" "GB/s"
+      for l in lines do
+          let f = l.Split ','
+          printfn "%-12s %-8s %9s %5s %11s %9s %8s" f.[0] f.[1] f.[2] f.[3] f.[4] f.[5] f.[6]
+      match out with
+      | Some path ->
+          File.WriteAllLines(path, Array.append [| "class,case,size,dtype,best_ms,gflops,gbs" |] (List.toArray lines))
+          printfn "wrote %s" path
+      | None -> ()
+      0
