@@ -172,7 +172,8 @@ module Kernels =
     let binary<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (op: BinaryOp) (a: 'T[]) (aShape: int[]) (b: 'T[]) (bShape: int[]) (outShape: int[]) : 'T[] =
         let n = Hybrid.Core.Shape.numel outShape
-        let y = Array.zeroCreate<'T> n
+        // every element is written below, so the output is not zeroed first
+        let y = GC.AllocateUninitializedArray<'T> n
         if n > 0 then
             if a.Length = n && b.Length = n then
                 Par.elementwise n (fun s e -> binarySS op (ReadOnlySpan(a, s, e - s)) (ReadOnlySpan(b, s, e - s)) (Span(y, s, e - s)))

@@ -1,27 +1,185 @@
 namespace Hybrid.Core.Backends.Cpu
 
 open System
+open System.Buffers
 open System.Numerics
 open System.Numerics.Tensors
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System.Runtime.Intrinsics
+open System.Runtime.Intrinsics.X86
 open Hybrid.Core
 open Hybrid.Core.Backends
 
 /// Matrix products: OpenBLAS through P/Invoke where it loads, else a managed SIMD kernel.
 module Matmul =
 
-    /// Managed C[m,n] (+)= A[m,k] * B[k,n] (row-major, contiguous), i-k-j order so the inner loop is an axpy.
+    // ---- managed GEMM (Goto/BLIS): C += A·B as blocks of panels packed so the micro-kernel streams them.
+    // Loops: jc over n by NC; pc over k by KC (pack B[pc, jc] as NR-wide panels, shared);
+    // rows split between the cores; ic over m by MC (pack A[ic, pc] as MR-high panels, per thread);
+    // jr, ir over the panels: an MR x NR tile of C accumulated in registers over kc steps.
+
+    /// Rows of the register tile.
+    let [<Literal>] private MR = 6
+    /// Depth of a packed block (A block MC x KC stays in L2, B panel KC x NR in L1).
+    let [<Literal>] private KC = 256
+    /// Rows of a packed A block (a multiple of MR).
+    let [<Literal>] private MC = 120
+
+    /// Columns of the register tile: two Vector256 per row (16 float32, 8 float64).
+    let inline private nrOf<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType> () = 2 * Vector256<'T>.Count
+
+    /// a·b + c per lane, fused (one rounding) where the CPU has FMA.
+    let inline private fma<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType> (a: Vector256<'T>) (b: Vector256<'T>) (c: Vector256<'T>) =
+        if Fma.IsSupported && Type.op_Equality(typeof<'T>, typeof<float32>) then
+            Vector256.As<float32, 'T>(Fma.MultiplyAdd(Vector256.As<'T, float32> a, Vector256.As<'T, float32> b, Vector256.As<'T, float32> c))
+        elif Fma.IsSupported && Type.op_Equality(typeof<'T>, typeof<float>) then
+            Vector256.As<float, 'T>(Fma.MultiplyAdd(Vector256.As<'T, float> a, Vector256.As<'T, float> b, Vector256.As<'T, float> c))
+        else Vector256.Add(Vector256.Multiply(a, b), c)
+
+    /// c[off .. off+W) += v.
+    let inline private addTo<'T when 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType> (c: byref<'T>) (off: int) (v: Vector256<'T>) =
+        let o = unativeint off
+        Vector256.StoreUnsafe(Vector256.Add(Vector256.LoadUnsafe(&c, o), v), &c, o)
+
+    // Tiering: these run at tier 0 for their first calls (F# drops MethodImplOptions.AggressiveOptimization);
+    // a long-running process reaches the optimised code after a few products (measured in bench/).
+    /// C tile (mr x nr of MR x NR at c[cOff], row stride ldc) += Apanel(MR x kc) · Bpanel(kc x NR).
+    /// Packed A: ap[aOff + p*MR + r]; packed B: bp[bOff + p*NR + j]. Partial tiles go through `tmp`.
+    let private microKernel<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (ap: 'T[]) (aOff: int) (bp: 'T[]) (bOff: int) (kc: int) (c: 'T[]) (cOff: int) (ldc: int) (mr: int) (nr: int) (tmp: 'T[]) =
+        let w = Vector256<'T>.Count
+        let nrFull = 2 * w
+        let mutable c00 = Vector256<'T>.Zero
+        let mutable c01 = Vector256<'T>.Zero
+        let mutable c10 = Vector256<'T>.Zero
+        let mutable c11 = Vector256<'T>.Zero
+        let mutable c20 = Vector256<'T>.Zero
+        let mutable c21 = Vector256<'T>.Zero
+        let mutable c30 = Vector256<'T>.Zero
+        let mutable c31 = Vector256<'T>.Zero
+        let mutable c40 = Vector256<'T>.Zero
+        let mutable c41 = Vector256<'T>.Zero
+        let mutable c50 = Vector256<'T>.Zero
+        let mutable c51 = Vector256<'T>.Zero
+        let a0 = &MemoryMarshal.GetArrayDataReference ap
+        let b0 = &MemoryMarshal.GetArrayDataReference bp
+        let mutable ai = aOff
+        let mutable bi = bOff
+        for _ in 1 .. kc do
+            let vb0 = Vector256.LoadUnsafe(&b0, unativeint bi)
+            let vb1 = Vector256.LoadUnsafe(&b0, unativeint (bi + w))
+            let va = Vector256.Create(Unsafe.Add(&a0, ai))
+            c00 <- fma va vb0 c00
+            c01 <- fma va vb1 c01
+            let va = Vector256.Create(Unsafe.Add(&a0, ai + 1))
+            c10 <- fma va vb0 c10
+            c11 <- fma va vb1 c11
+            let va = Vector256.Create(Unsafe.Add(&a0, ai + 2))
+            c20 <- fma va vb0 c20
+            c21 <- fma va vb1 c21
+            let va = Vector256.Create(Unsafe.Add(&a0, ai + 3))
+            c30 <- fma va vb0 c30
+            c31 <- fma va vb1 c31
+            let va = Vector256.Create(Unsafe.Add(&a0, ai + 4))
+            c40 <- fma va vb0 c40
+            c41 <- fma va vb1 c41
+            let va = Vector256.Create(Unsafe.Add(&a0, ai + 5))
+            c50 <- fma va vb0 c50
+            c51 <- fma va vb1 c51
+            ai <- ai + MR
+            bi <- bi + nrFull
+        if mr = MR && nr = nrFull then
+            let cr = &MemoryMarshal.GetArrayDataReference c
+            addTo &cr cOff c00
+            addTo &cr (cOff + w) c01
+            addTo &cr (cOff + ldc) c10
+            addTo &cr (cOff + ldc + w) c11
+            addTo &cr (cOff + 2 * ldc) c20
+            addTo &cr (cOff + 2 * ldc + w) c21
+            addTo &cr (cOff + 3 * ldc) c30
+            addTo &cr (cOff + 3 * ldc + w) c31
+            addTo &cr (cOff + 4 * ldc) c40
+            addTo &cr (cOff + 4 * ldc + w) c41
+            addTo &cr (cOff + 5 * ldc) c50
+            addTo &cr (cOff + 5 * ldc + w) c51
+        else
+            // edge tile: spill the registers, add the valid mr x nr corner
+            let t = Span<'T>(tmp)
+            c00.CopyTo(t.Slice(0)); c01.CopyTo(t.Slice(w))
+            c10.CopyTo(t.Slice(nrFull)); c11.CopyTo(t.Slice(nrFull + w))
+            c20.CopyTo(t.Slice(2 * nrFull)); c21.CopyTo(t.Slice(2 * nrFull + w))
+            c30.CopyTo(t.Slice(3 * nrFull)); c31.CopyTo(t.Slice(3 * nrFull + w))
+            c40.CopyTo(t.Slice(4 * nrFull)); c41.CopyTo(t.Slice(4 * nrFull + w))
+            c50.CopyTo(t.Slice(5 * nrFull)); c51.CopyTo(t.Slice(5 * nrFull + w))
+            for r in 0 .. mr - 1 do
+                let row = Span<'T>(c, cOff + r * ldc, nr)
+                TensorPrimitives.Add(Kernels.ro row, ReadOnlySpan<'T>(tmp, r * nrFull, nr), row)
+
+    /// Pack A[i0 .. i0+mc, p0 .. p0+kc) (row stride k) into MR-high panels, zero-padded: ap[panel*MR*kc + p*MR + r].
+    let private packA<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (a: ReadOnlySpan<'T>) (k: int) (i0: int) (mc: int) (p0: int) (kc: int) (ap: 'T[]) =
+        let panels = (mc + MR - 1) / MR
+        for q in 0 .. panels - 1 do
+            let baseP = q * MR * kc
+            for r in 0 .. MR - 1 do
+                let i = q * MR + r
+                if i < mc then
+                    let src = a.Slice((i0 + i) * k + p0, kc)
+                    for p in 0 .. kc - 1 do ap.[baseP + p * MR + r] <- src.[p]
+                else
+                    for p in 0 .. kc - 1 do ap.[baseP + p * MR + r] <- 'T.Zero
+
+    /// Pack panels [q0, q1) of B[p0 .. p0+kc, j0 .. j0+nc) (row stride n) NR wide, zero-padded: bp[panel*NR*kc + p*NR + j].
+    let private packB<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (b: ReadOnlySpan<'T>) (n: int) (p0: int) (kc: int) (j0: int) (nc: int) (q0: int) (q1: int) (bp: 'T[]) =
+        let nr = nrOf<'T> ()
+        for q in q0 .. q1 - 1 do
+            let cols = min nr (nc - q * nr)
+            for p in 0 .. kc - 1 do
+                let dst = Span<'T>(bp, (q * kc + p) * nr, nr)
+                b.Slice((p0 + p) * n + j0 + q * nr, cols).CopyTo(dst)
+                if cols < nr then dst.Slice(cols).Clear()
+
+    /// Managed C[m,n] += A[m,k] · B[k,n] (row-major, contiguous): packed panels, a 6 x (2·Vector256) register
+    /// tile with FMA, rows of C split over the cores. Every element of C is a sum over p in increasing order.
     let managed<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (a: ReadOnlyMemory<'T>) (b: ReadOnlyMemory<'T>) (c: Memory<'T>) (m: int) (n: int) (k: int) =
-        Par.chunks m (max 1 (Par.grain / max 1 (n * k))) (fun s e ->
-            let a = a.Span
-            let b = b.Span
-            let c = c.Span
-            for i in s .. e - 1 do
-                let row = c.Slice(i * n, n)
-                for p in 0 .. k - 1 do
-                    let aip = a.[i * k + p]
-                    if Kernels.ne aip 'T.Zero then
-                        TensorPrimitives.MultiplyAdd(b.Slice(p * n, n), aip, Kernels.ro row, row))
+        if m > 0 && n > 0 && k > 0 then
+            let nr = nrOf<'T> ()
+            let nc = 256 * nr
+            // C as an array + offset (the micro-kernel writes through refs into it)
+            let cArr, cBase =
+                match MemoryMarshal.TryGetArray(Memory<'T>.op_Implicit c : ReadOnlyMemory<'T>) with
+                | true, seg -> seg.Array, seg.Offset
+                | _ -> invalidArg "c" "matmul: the output must be backed by an array"
+            let bpack = ArrayPool<'T>.Shared.Rent(KC * (nc + nr))
+            try
+                let mPanels = (m + MR - 1) / MR
+                for jc in 0 .. nc .. n - 1 do
+                    let ncb = min nc (n - jc)
+                    let nPanels = (ncb + nr - 1) / nr
+                    for pc in 0 .. KC .. k - 1 do
+                        let kcb = min KC (k - pc)
+                        Par.chunks nPanels (max 1 (Par.grain / max 1 (kcb * nr))) (fun q0 q1 ->
+                            packB b.Span n pc kcb jc ncb q0 q1 bpack)
+                        // a thread's share is worth the hand-off (~µs) from ~256k multiply-adds up
+                        let minPanels = max 1 ((1 <<< 18) / max 1 (MR * ncb * kcb))
+                        Par.chunks mPanels minPanels (fun s e ->
+                            let apack = ArrayPool<'T>.Shared.Rent(MC * KC)
+                            let tmp = Array.zeroCreate<'T> (MR * nr)
+                            try
+                                for ic in s * MR .. MC .. min m (e * MR) - 1 do
+                                    let mcb = min MC (min m (e * MR) - ic)
+                                    packA a.Span k ic mcb pc kcb apack
+                                    for q in 0 .. nPanels - 1 do
+                                        let j = q * nr
+                                        let nrb = min nr (ncb - j)
+                                        for ir in 0 .. MR .. mcb - 1 do
+                                            microKernel apack (ir * kcb) bpack (q * kcb * nr) kcb
+                                                cArr (cBase + (ic + ir) * n + jc + j) n (min MR (mcb - ir)) nrb tmp
+                            finally ArrayPool<'T>.Shared.Return apack)
+            finally ArrayPool<'T>.Shared.Return bpack
 
     /// One [m,k] x [k,n] product into c (which starts zeroed).
     let gemm<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>

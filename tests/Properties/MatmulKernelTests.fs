@@ -1,0 +1,72 @@
+module Hybrid.Tests.MatmulKernelTests
+
+open System
+open Xunit
+open FsCheck.Xunit
+open Hybrid.Core.Backends.Cpu
+open Hybrid.Tests.Check
+
+/// C[i,j] = Σ_p A[i,p]·B[p,j] by the textbook triple loop, in float64.
+let private naive (a: float[]) (b: float[]) m n k =
+    Array.init (m * n) (fun ij ->
+        let i, j = ij / n, ij % n
+        let mutable s = 0.0
+        for p in 0 .. k - 1 do s <- s + a.[i * k + p] * b.[p * n + j]
+        s)
+
+/// Values in [-1, 1) from a seed.
+let private values (seed: int) (len: int) =
+    let r = Random(seed)
+    Array.init len (fun _ -> r.NextDouble() * 2.0 - 1.0)
+
+/// The managed kernel in float64 against the triple loop (C starts at `c0`, the kernel adds A·B to it).
+let private checkF64 m n k seed =
+    let a = values seed (m * k)
+    let b = values (seed + 1) (k * n)
+    let c0 = values (seed + 2) (m * n)
+    let c = Array.copy c0
+    Matmul.managed (ReadOnlyMemory a) (ReadOnlyMemory b) (Memory c) m n k
+    let expected = Array.map2 (+) c0 (naive a b m n k)
+    assertClose 1e-12 1e-12 expected c
+
+/// The managed kernel in float32 against the float64 triple loop (tolerance grows with k).
+let private checkF32 m n k seed =
+    let a = values seed (m * k) |> Array.map float32
+    let b = values (seed + 1) (k * n) |> Array.map float32
+    let c = Array.zeroCreate<float32> (m * n)
+    Matmul.managed (ReadOnlyMemory a) (ReadOnlyMemory b) (Memory c) m n k
+    let expected = naive (Array.map float a) (Array.map float b) m n k
+    assertClose 1e-4 (1e-6 * float k) expected (Array.map float c)
+
+let private oddSizes =
+    [ 1, 1, 1; 7, 13, 5; 65, 33, 129; 6, 16, 1; 5, 1, 300; 1, 17, 3; 13, 37, 257; 121, 9, 513; 2, 4100, 3 ]
+
+[<Fact>]
+let ``managed float64 matmul adds A·B to C like the triple loop at odd sizes`` () =
+    for (m, n, k) in oddSizes do checkF64 m n k (m * 1000 + n * 10 + k)
+
+[<Fact>]
+let ``managed float32 matmul equals the triple loop at odd sizes`` () =
+    for (m, n, k) in oddSizes do checkF32 m n k (m * 1000 + n * 10 + k)
+
+[<Property(MaxTest = 40)>]
+let ``managed matmul equals the triple loop for any sizes up to 40`` (seed: int) =
+    let r = Random(seed)
+    let m, n, k = r.Next(1, 41), r.Next(1, 41), r.Next(1, 41)
+    checkF64 m n k seed
+    checkF32 m n k seed
+
+[<Fact>]
+let ``managed matmul spans several row blocks and both cores`` () =
+    checkF64 250 70 300 7
+    checkF32 250 70 300 8
+
+[<Fact>]
+let ``batched matmul with a broadcast batch dim multiplies each pair`` () =
+    // a: [2,3,4], b: [4,5] broadcast over the batch
+    let a = values 1 24
+    let b = values 2 20
+    let c, shape = Matmul.batched a [| 2; 3; 4 |] b [| 4; 5 |]
+    Assert.Equal<int[]>([| 2; 3; 5 |], shape)
+    let expected = Array.append (naive a.[0..11] b 3 5 4) (naive a.[12..23] b 3 5 4)
+    assertClose 1e-12 1e-12 expected c
