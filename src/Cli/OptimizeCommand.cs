@@ -124,7 +124,7 @@ internal static class OptimizeCommand
         {
             case "bfgs":
             {
-                var obj = ObjectiveModule.ofTensorFn(DType.Float64, x0.Length, coreF);
+                var obj = ObjectiveModule.ofTensorFn(Hybrid.Core.DType.Float64, x0.Length, coreF);
                 var s = Bfgs.init(obj, start);
                 Print(0, s.Value, s.X, s.Grad);
                 for (int k = 1; k <= steps && Norm(s.Grad) > 1e-10; k++) { s = Bfgs.step(Bfgs.defaults, obj, s); Print(k, s.Value, s.X, s.Grad); }
@@ -133,7 +133,7 @@ internal static class OptimizeCommand
             }
             case "newton":
             {
-                var obj = ObjectiveModule.ofTensorFn(DType.Float64, x0.Length, coreF);
+                var obj = ObjectiveModule.ofTensorFn(Hybrid.Core.DType.Float64, x0.Length, coreF);
                 var s = Newton.init(obj, start);
                 Print(0, s.Value, s.X, s.Grad);
                 for (int k = 1; k <= steps && Norm(s.Grad) > 1e-10; k++) { s = Newton.step(Newton.defaults, coreF, obj, s); Print(k, s.Value, s.X, s.Grad); }
@@ -142,7 +142,7 @@ internal static class OptimizeCommand
             }
             case "lbfgs":
             {
-                var obj = ObjectiveModule.ofTensorFn(DType.Float64, x0.Length, coreF);
+                var obj = ObjectiveModule.ofTensorFn(Hybrid.Core.DType.Float64, x0.Length, coreF);
                 var hyper = Lbfgs.create(lr ?? 1.0, 1, FSharpOption<int>.None, 1e-10, 1e-14, 10, "strong_wolfe");
                 var s = Lbfgs.init();
                 var x = start;
@@ -161,7 +161,7 @@ internal static class OptimizeCommand
             case "ista":
             case "fista":
             {
-                var obj = ObjectiveModule.ofTensorFn(DType.Float64, x0.Length, coreF);
+                var obj = ObjectiveModule.ofTensorFn(Hybrid.Core.DType.Float64, x0.Length, coreF);
                 var hyper = new ProxHyper(function == "lasso" ? LassoLambda : 0.0, Regularizer.L1,
                     lr is double step ? ProxStepRule.NewFixedStep(step) : ProxStepRule.NewBacktracking(1.0, 0.5), method == "fista");
                 var s = ProximalGradient.init(hyper, obj, start);

@@ -81,11 +81,7 @@ internal sealed class Trainer
         var sampleShape = _cfg.Model == "mlp" ? new[] { 784 } : new[] { 1, 28, 28 };
         var augment = _cfg.Augment
             ? FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.Some(
-                Augment.compose(Microsoft.FSharp.Collections.ListModule.OfSeq(new[]
-                {
-                    Augment.randomHorizontalFlip(0.5),
-                    Augment.randomCrop(2, -FashionMnist.mean / FashionMnist.std),
-                })))
+                AugmentModule.flipAndCrop(0.5, 2, -FashionMnist.mean / FashionMnist.std))
             : FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.None;
         var loader = new DataLoader(train, new DataLoaderOptions(_cfg.BatchSize, true, _cfg.Seed, false, 2,
             FSharpOption<int[]>.Some(sampleShape), augment));

@@ -90,7 +90,13 @@ module Augment =
 
     /// Applies augmentations left to right.
     let compose (augments: Augment list) : Augment =
-        fun gen shape x -> augments |> List.fold (fun x a -> a gen shape x) x
+        let composed gen shape x = augments |> List.fold (fun x a -> a gen shape x) x
+        composed
+
+    /// The training command's augmentation: a horizontal flip with probability p, then a random crop
+    /// after `padding` pixels of `fill` on each side.
+    let flipAndCrop (p: float) (padding: int) (fill: float32) : Augment =
+        compose [ randomHorizontalFlip p; randomCrop padding fill ]
 
 /// One mini-batch: inputs float32 [B, ..sample shape], targets int64 [B], and the dataset indices used.
 type Batch = { Inputs: Tensor; Targets: Tensor; Indices: int[] }
