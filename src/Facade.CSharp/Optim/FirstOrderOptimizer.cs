@@ -77,6 +77,8 @@ public abstract class FirstOrderOptimizer : Optimizer
     /// <summary>The state a parameter starts from (Lookahead puts the inner optimizer's existing state inside).</summary>
     internal virtual OptimState InitState(CoreOptimizer core, Parameter p) => core.Init.Invoke(new[] { p.Core });
 
+    internal void ValidateGroup(ParamGroup group) => Validate(group);
+
     internal bool TryGetCoreState(Parameter p, out OptimState state) => _state.TryGetValue(p, out state!);
 
     // ------------------------------------------------------------------ state dicts

@@ -31,6 +31,8 @@ public abstract class Optimizer
         foreach (var g in list) AddParamGroup(g);
     }
 
+    internal IReadOnlyDictionary<string, object> DefaultOptions => Defaults;
+
     /// <summary>The parameter groups; their options (Lr included) can be changed between steps.</summary>
     public IReadOnlyList<ParamGroup> ParamGroups => _groups;
 
