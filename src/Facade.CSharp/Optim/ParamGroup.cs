@@ -58,6 +58,12 @@ public sealed class ParamGroup
     /// <param name="name">Option name.</param>
     public bool GetBool(string name) => Convert.ToBoolean(this[name]);
 
+    internal void ReplaceOptions(IReadOnlyDictionary<string, object> options)
+    {
+        _options.Clear();
+        foreach (var (k, v) in options) _options[k] = v;
+    }
+
     internal void FillDefaults(IReadOnlyDictionary<string, object> defaults)
     {
         foreach (var (k, v) in defaults)

@@ -1,0 +1,49 @@
+using Hybrid.Core.Optim;
+using Hybrid.Nn;
+using CoreOptimizer = Hybrid.Core.Optim.Optimizer<Hybrid.Core.Optim.OptimState>;
+
+namespace Hybrid.Optim;
+
+/// <summary>
+/// AdamW (Loshchilov &amp; Hutter 2019): Adam with decoupled weight decay. With g = ∇L (−∇L when maximizing) and step t: θ ← θ(1 − ηλ); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; m̂ = m/(1−β₁ᵗ); v̂ = v/(1−β₂ᵗ) (amsgrad: running max); θ ← θ − η m̂/(√v̂ + ε). Options: "lr", "betas", "eps", "weightDecay", "amsgrad", "maximize".
+/// Same arguments, meanings and defaults as <c>torch.optim.AdamW</c>; the math is the core's fused rule.
+/// </summary>
+public sealed class AdamW : FirstOrderOptimizer
+{
+    private static IReadOnlyDictionary<string, object> D(double lr, (double, double)? betas, double eps, double weightDecay, bool amsgrad, bool maximize) =>
+        Options(("lr", lr), ("betas", (object)(betas ?? (0.9, 0.999))), ("eps", eps), ("weightDecay", weightDecay), ("amsgrad", amsgrad), ("maximize", maximize));
+
+    /// <summary>AdamW over one group of parameters.</summary>
+    /// <param name="parameters">The parameters to optimize.</param>
+    /// <param name="lr">Learning rate η.</param>
+    /// <param name="betas">(β₁, β₂), each in [0, 1); default (0.9, 0.999).</param>
+    /// <param name="eps">ε added to the denominator (&gt; 0).</param>
+    /// <param name="weightDecay">Decoupled weight decay λ: θ ← θ(1 − ηλ).</param>
+    /// <param name="amsgrad">Use the running maximum of v (AMSGrad).</param>
+    /// <param name="maximize">Maximize instead of minimize.</param>
+    public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, (double, double)? betas = null, double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false, bool maximize = false)
+        : base(parameters, D(lr, betas, eps, weightDecay, amsgrad, maximize)) { }
+
+    /// <summary>AdamW over parameter groups with per-group options (the arguments are the defaults of every group).</summary>
+    /// <param name="groups">The parameter groups.</param>
+    /// <param name="lr">Learning rate η.</param>
+    /// <param name="betas">(β₁, β₂), each in [0, 1); default (0.9, 0.999).</param>
+    /// <param name="eps">ε added to the denominator (&gt; 0).</param>
+    /// <param name="weightDecay">Decoupled weight decay λ: θ ← θ(1 − ηλ).</param>
+    /// <param name="amsgrad">Use the running maximum of v (AMSGrad).</param>
+    /// <param name="maximize">Maximize instead of minimize.</param>
+    public AdamW(IEnumerable<ParamGroup> groups, double lr = 1e-3, (double, double)? betas = null, double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false, bool maximize = false)
+        : base(groups, D(lr, betas, eps, weightDecay, amsgrad, maximize)) { }
+
+    /// <inheritdoc />
+    protected override void CheckOptions(ParamGroup g)
+    {
+        CheckLr(g);
+        CheckBetas(g);
+        CheckPositive(g, "eps");
+        CheckNonNegative(g, "weightDecay");
+    }
+
+    internal override CoreOptimizer CreateCore(ParamGroup g) =>
+        Hybrid.Core.Optim.Adam.createW(new AdamWHyper(Option(g, "lr"), Pair(g, "betas").Item1, Pair(g, "betas").Item2, Option(g, "eps"), Option(g, "weightDecay"), Flag(g, "amsgrad"), Flag(g, "maximize")));
+}

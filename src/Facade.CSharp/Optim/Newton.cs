@@ -1,0 +1,112 @@
+using System.Runtime.CompilerServices;
+using Hybrid.Core.Optim;
+using Hybrid.Nn;
+using Microsoft.FSharp.Core;
+using CoreNewton = Hybrid.Core.Optim.Newton;
+
+namespace Hybrid.Optim;
+
+/// <summary>
+/// Damped Newton's method: θ ← θ − η H⁻¹∇L. Per step: H is the Hessian of the closure's loss, taken by central
+/// differences of the closure's gradients (2n closure calls for n parameters: small models only); the core solves
+/// (H + μI)d = −∇L with the smallest Levenberg damping μ ∈ {0, μ₀, 10μ₀, …} that makes H + μI positive definite, then
+/// backtracks t ← ρt from t = lr until the Armijo condition L(θ + td) ≤ L(θ) + c₁t∇Lᵀd holds. Options: "lr", "rho",
+/// "c1", "maxBacktracks", "muInit", "hessianEps".
+/// </summary>
+public sealed class Newton : FlatOptimizer
+{
+    private long _iter;
+    private double _mu;
+
+    private static IReadOnlyDictionary<string, object> D(double lr, double rho, double c1, int maxBacktracks, double muInit, double hessianEps) =>
+        Options(("lr", lr), ("rho", rho), ("c1", c1), ("maxBacktracks", maxBacktracks), ("muInit", muInit), ("hessianEps", hessianEps));
+
+    /// <summary>Newton's method over parameters (one group).</summary>
+    /// <param name="parameters">The parameters to optimize.</param>
+    /// <param name="lr">First trial step η of the backtracking search (1 = the full Newton step).</param>
+    /// <param name="rho">Backtracking shrink factor ρ in (0, 1).</param>
+    /// <param name="c1">Armijo constant c₁ in (0, 1).</param>
+    /// <param name="maxBacktracks">Most loss evaluations in one backtracking search.</param>
+    /// <param name="muInit">First damping μ₀ tried when H is not positive definite (relative to max|H|).</param>
+    /// <param name="hessianEps">Relative step of the central differences that give H.</param>
+    public Newton(IEnumerable<Parameter> parameters, double lr = 1, double rho = 0.5, double c1 = 1e-4, int maxBacktracks = 50, double muInit = 1e-8, double hessianEps = 1e-5)
+        : base(parameters, D(lr, rho, c1, maxBacktracks, muInit, hessianEps)) { }
+
+    /// <summary>Newton's method over a single parameter group.</summary>
+    /// <param name="groups">One group.</param>
+    /// <param name="lr">First trial step η.</param>
+    /// <param name="rho">Backtracking shrink factor ρ.</param>
+    /// <param name="c1">Armijo constant c₁.</param>
+    /// <param name="maxBacktracks">Most evaluations per search.</param>
+    /// <param name="muInit">First damping μ₀.</param>
+    /// <param name="hessianEps">Relative step of the central differences.</param>
+    public Newton(IEnumerable<ParamGroup> groups, double lr = 1, double rho = 0.5, double c1 = 1e-4, int maxBacktracks = 50, double muInit = 1e-8, double hessianEps = 1e-5)
+        : base(groups, D(lr, rho, c1, maxBacktracks, muInit, hessianEps)) { }
+
+    private NewtonHyper Hyper(ParamGroup g) => new(Option(g, "lr"), Option(g, "rho"), Option(g, "c1"), (int)Option(g, "maxBacktracks"), Option(g, "muInit"));
+
+    /// <inheritdoc />
+    protected override void CheckOptions(ParamGroup g)
+    {
+        CheckPositive(g, "lr");
+        foreach (var n in new[] { "rho", "c1" })
+            if (!(Option(g, n) > 0 && Option(g, n) < 1)) throw new ArgumentOutOfRangeException(n, g[n], $"Newton: {n} = {g[n]} is invalid (expected a number in (0, 1))");
+        if (!(Option(g, "maxBacktracks") >= 1)) throw new ArgumentOutOfRangeException("maxBacktracks", g["maxBacktracks"], $"Newton: maxBacktracks = {g["maxBacktracks"]} is invalid (expected >= 1)");
+        CheckPositive(g, "muInit");
+        CheckPositive(g, "hessianEps");
+    }
+
+    /// <summary>One damped Newton step; <paramref name="closure"/> is required.</summary>
+    /// <param name="closure">Clears the gradients, computes the loss, calls Backward and returns the loss.</param>
+    /// <returns>The loss at the parameters the step started from.</returns>
+    public override Tensor? Step(Func<Tensor>? closure)
+    {
+        var f = RequireClosure(closure);
+        Validate(Group);
+        var hyper = Hyper(Group);
+        var eps = Option(Group, "hessianEps");
+        var first = new StrongBox<Tensor?>();
+        var obj = ObjectiveOf(f, first);
+        var s0 = CoreNewton.init(obj, Hybrid.Core.Create.ofFloat64(Gather(), new[] { Dim }));
+        var hessian = FSharpFunc<double[], double[]>.FromConverter(x => DifferenceHessian(obj, x, eps));
+        var s = CoreNewton.stepWith(hyper, obj, hessian, new NewtonState(s0.X, s0.Value, s0.Grad, _mu, (int)_iter));
+        Scatter(s.X);
+        _iter = s.Iter;
+        _mu = s.Mu;
+        return first.Value;
+    }
+
+    // H[:, j] ≈ (∇L(x + hⱼeⱼ) − ∇L(x − hⱼeⱼ)) / 2hⱼ, then symmetrized
+    private static double[] DifferenceHessian(Objective obj, double[] x, double eps)
+    {
+        int n = x.Length;
+        var h = new double[n * n];
+        for (int j = 0; j < n; j++)
+        {
+            var step = eps * Math.Max(1.0, Math.Abs(x[j]));
+            var xp = (double[])x.Clone(); xp[j] += step;
+            var xm = (double[])x.Clone(); xm[j] -= step;
+            var gp = obj.Eval.Invoke(xp).Item2;
+            var gm = obj.Eval.Invoke(xm).Item2;
+            for (int i = 0; i < n; i++) h[i * n + j] = (gp[i] - gm[i]) / (2 * step);
+        }
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+                h[i * n + j] = h[j * n + i] = 0.5 * (h[i * n + j] + h[j * n + i]);
+        return h;
+    }
+
+    /// <inheritdoc />
+    protected override IReadOnlyDictionary<int, ParamState> ExportState(IReadOnlyList<Parameter> parameters) =>
+        _iter == 0 ? new Dictionary<int, ParamState>()
+                   : new Dictionary<int, ParamState> { [0] = new ParamState("newton", _iter, Array.Empty<KeyValuePair<string, Tensor>>(), new[] { _mu }) };
+
+    /// <inheritdoc />
+    protected override void CheckState(IReadOnlyDictionary<int, ParamState> state, IReadOnlyList<Parameter> parameters) => CheckFlat(state, "newton", 1);
+
+    /// <inheritdoc />
+    protected override void ImportState(IReadOnlyDictionary<int, ParamState> state, IReadOnlyList<Parameter> parameters)
+    {
+        (_iter, _mu) = state.TryGetValue(0, out var s) ? (s.Step, s.Scalars[0]) : (0, 0.0);
+    }
+}
