@@ -39,7 +39,10 @@ let logAxis (axis: ScottPlot.IAxis) =
     ticks.LabelFormatter <- Func<float, string>(fun e -> sprintf "1e%d" (int (Math.Round e)))
     axis.TickGenerator <- ticks
 
-/// A fixed, colour-blind-friendly palette (Okabe–Ito) for the methods compared in one figure.
+/// A number in scientific notation with a two-digit exponent (1.234e-05).
+let sci (v: float) = v.ToString("0.000e+00", Globalization.CultureInfo.InvariantCulture)
+
+/// A fixed, colour-blind-friendly palette (Okabe–Ito, then a wine red) for up to 8 curves in one figure.
 let palette =
-    [| "#0072B2"; "#D55E00"; "#009E73"; "#CC79A7"; "#E69F00"; "#56B4E9"; "#000000" |]
+    [| "#0072B2"; "#D55E00"; "#009E73"; "#CC79A7"; "#E69F00"; "#56B4E9"; "#000000"; "#882255" |]
     |> Array.map ScottPlot.Color.FromHex

@@ -94,7 +94,7 @@ printfn "%-9s %-34s %10s %14s  %s" "method" "hyperparameters" "iterations" "f(θ
 for name, hyper, path, note in runs do
     let last = path.[path.Length - 1]
     let iters = if distance last <= tol then string (path.Length - 1) else sprintf "> %d" (path.Length - 1)
-    printfn "%-9s %-34s %10s %14s  %s" name hyper iters ((rosenbrockAt last.[0] last.[1]).ToString "0.000e+00") note
+    printfn "%-9s %-34s %10s %14s  %s" name hyper iters (sci (rosenbrockAt last.[0] last.[1])) note
 
 // ---- figure: level sets of log10 f, then one coloured path per method ----
 
