@@ -99,15 +99,16 @@ let results = rangeTest ()
 let lrsRun = results |> Array.map (fun (lr, _, _) -> lr)
 let smoothed = results |> Array.map (fun (_, _, s) -> s)
 
+/// The step of the lowest smoothed loss.
+let tMin = Array.findIndex ((=) (Array.min smoothed)) smoothed
+
 /// argmin over t of the central difference dℓ̄/d(log10 η), skipping the first 10 steps (EMA warm-up)
 /// and the steps after the lowest smoothed loss (the blow-up).
 let steepest =
-    let tMin = Array.findIndex ((=) (Array.min smoothed)) smoothed
     [| 10 .. tMin - 1 |]
     |> Array.filter (fun t -> t >= 1 && t + 1 < results.Length)
     |> Array.map (fun t -> t, (smoothed.[t + 1] - smoothed.[t - 1]) / (log10 lrsRun.[t + 1] - log10 lrsRun.[t - 1]))
     |> fun slopes -> if slopes.Length = 0 then None else Some (Array.minBy snd slopes)
-let tMin = Array.findIndex ((=) (Array.min smoothed)) smoothed
 
 printfn "LR range test: MLP %d-%d-10, SGD momentum 0.9, batch %d, %d steps planned, η from %g to %g" pixels hidden batch steps lrMin lrMax
 printfn "data: %O, %d images" EmbeddedSample data.Count
