@@ -76,15 +76,21 @@ internal sealed class Trainer
     {
         var data = FashionMnist.load(_cfg.Data is null ? FSharpOption<string>.None : FSharpOption<string>.Some(_cfg.Data), true);
         _log($"data: {data.Source} — {data.Train.Count} train, {data.Test.Count} test images");
-        var (train, val) = Split(data.Train);
+        // one copy of the images (188 MB as float32): train and validation are index subsets of it
+        var all = Dataset.OfSplit(data.Train);
+        var (trainIdx, valIdx) = Split(data.Train.Count);
         var test = Dataset.OfSplit(data.Test);
+        data = null;
+        // return the loading buffers (gzip streams, bytes) to the OS before training
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LogMemory("data loaded");
         var sampleShape = _cfg.Model == "mlp" ? new[] { 784 } : new[] { 1, 28, 28 };
         var augment = _cfg.Augment
             ? FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.Some(
                 AugmentModule.flipAndCrop(0.5, 2, -FashionMnist.mean / FashionMnist.std))
             : FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.None;
-        var loader = new DataLoader(train, new DataLoaderOptions(_cfg.BatchSize, true, _cfg.Seed, false, 2,
-            FSharpOption<int[]>.Some(sampleShape), augment));
+        var loader = new DataLoader(all, new DataLoaderOptions(_cfg.BatchSize, true, _cfg.Seed, false, 2,
+            FSharpOption<int[]>.Some(sampleShape), augment, FSharpOption<int[]>.Some(trainIdx)));
 
         var model = Models.Build(_cfg.Model, _cfg.Dropout, _cfg.Init, _cfg.Seed);
         var optimizer = MakeOptimizer(_cfg.Optimizer, model.Parameters(), _cfg.EffectiveLr, _cfg.WeightDecay);
@@ -160,8 +166,8 @@ internal sealed class Trainer
             }
             var trainLoss = progress.LossSum / Math.Max(1, progress.Seen);
             var trainAcc = (double)progress.Correct / Math.Max(1, progress.Seen);
-            var valLoss = val is null ? double.NaN : Evaluate(model, val, sampleShape).Loss;
-            var (testLoss, testAcc) = Evaluate(model, test, sampleShape);
+            var valLoss = valIdx.Length == 0 ? double.NaN : Evaluate(model, all, valIdx, sampleShape).Loss;
+            var (testLoss, testAcc) = Evaluate(model, test, null, sampleShape);
             accuracy = testAcc;
             var lrNow = optimizer.ParamGroups[0].Lr;
             metrics.Append(new MetricsRow(progress.Step, epoch + 1, trainLoss, valLoss, testAcc, lrNow, progress.Seconds));
@@ -172,8 +178,7 @@ internal sealed class Trainer
                 Tuple.Create("epoch/test_accuracy", testAcc), Tuple.Create("epoch/lr", lrNow),
             }.Where(t => !double.IsNaN(t.Item2)));
             OnEpoch?.Invoke(epoch, trainLoss, trainAcc, valLoss, testAcc, lrNow, epochClock.Elapsed.TotalSeconds);
-            using (var me = System.Diagnostics.Process.GetCurrentProcess())
-                _log($"memory: epoch {epoch + 1} working set {me.WorkingSet64 / (1 << 20)} MB, peak {me.PeakWorkingSet64 / (1 << 20)} MB");
+            LogMemory($"epoch {epoch + 1}");
             // epoch-level schedulers step after the epoch, as in PyTorch's loops
             var plateau = progress.PlateauMetrics;
             switch (scheduler)
@@ -234,6 +239,13 @@ internal sealed class Trainer
         }
     }
 
+    private void LogMemory(string when)
+    {
+        using var me = Process.GetCurrentProcess();
+        var gc = GC.GetGCMemoryInfo();
+        _log($"memory: {when} working set {me.WorkingSet64 >> 20} MB, peak {me.PeakWorkingSet64 >> 20} MB, managed heap {gc.HeapSizeBytes >> 20} MB, committed {gc.TotalCommittedBytes >> 20} MB");
+    }
+
     private void SaveCheckpoint(Module model, Optimizer optimizer, Progress progress)
     {
         var dir = CheckpointDir(_runDir);
@@ -243,33 +255,22 @@ internal sealed class Trainer
         File.WriteAllText(Path.Combine(dir, "progress.json"), JsonSerializer.Serialize(progress, new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    private (Dataset Train, Dataset? Val) Split(ImageSplit split)
+    /// <summary>Training and validation indices: a fixed permutation (independent of the run's seed) of the first Limit images.</summary>
+    private (int[] Train, int[] Val) Split(int count)
     {
-        var n = _cfg.Limit is int lim ? Math.Min(lim, split.Count) : split.Count;
+        var n = _cfg.Limit is int lim ? Math.Min(lim, count) : count;
         var nVal = (int)Math.Round(n * _cfg.ValSplit);
-        var size = split.Rows * split.Cols;
-        // a fixed permutation of the training set, independent of the run's seed, picks the validation images
-        var order = new Hybrid.Core.Generator(12345).Permutation(split.Count).Take(n).ToArray();
-        Dataset Take(IEnumerable<int> idx)
-        {
-            var ids = idx.ToArray();
-            var x = new float[ids.Length * size];
-            var y = new long[ids.Length];
-            for (int k = 0; k < ids.Length; k++)
-            {
-                Array.Copy(split.Images, ids[k] * size, x, k * size, size);
-                y[k] = split.Labels[ids[k]];
-            }
-            return new Dataset(x, y, new[] { 1, split.Rows, split.Cols });
-        }
-        return (Take(order.Skip(nVal)), nVal > 0 ? Take(order.Take(nVal)) : null);
+        if (n == count && nVal == 0) return (Enumerable.Range(0, n).ToArray(), Array.Empty<int>());
+        var order = new Hybrid.Core.Generator(12345).Permutation(count).Take(n).ToArray();
+        return (order.Skip(nVal).ToArray(), order.Take(nVal).ToArray());
     }
 
-    private static (double Loss, double Accuracy) Evaluate(Module model, Dataset data, int[] sampleShape)
+    private static (double Loss, double Accuracy) Evaluate(Module model, Dataset data, int[]? subset, int[] sampleShape)
     {
         model.Eval();
         var loader = new DataLoader(data, new DataLoaderOptions(1000, false, 0, false, 1, FSharpOption<int[]>.Some(sampleShape),
-            FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.None));
+            FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.None,
+            subset is null ? FSharpOption<int[]>.None : FSharpOption<int[]>.Some(subset)));
         double lossSum = 0;
         long correct = 0, seen = 0;
         using (Tensor.NoGrad())

@@ -1,4 +1,4 @@
 using System.Runtime.CompilerServices;
 
 // the `hybrid` command wraps the core's data loader batches as facade tensors
-[assembly: InternalsVisibleTo("hybrid")]
+[assembly: InternalsVisibleTo("Hybrid.Cli")]

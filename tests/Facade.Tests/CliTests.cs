@@ -19,7 +19,7 @@ public class CliTests
     private static (int Code, string Out, string Err) Hybrid(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "hybrid.dll"));
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Hybrid.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("HYBRID_DATA");
         using var p = Process.Start(psi)!;

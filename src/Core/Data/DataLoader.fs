@@ -116,10 +116,12 @@ type DataLoaderOptions =
       /// Shape of one sample in the batch tensor (None = the dataset's SampleShape; e.g. [784] to flatten).
       SampleShape: int[] option
       /// Augmentation applied to each sample (None = none).
-      Augment: Augment option }
+      Augment: Augment option
+      /// Visit only these dataset indices (a train/validation split without copying images; None = all).
+      Subset: int[] option }
     /// Batch size `batchSize`, shuffled with seed 0, last batch kept, one batch prefetched, no augmentation.
     static member Default(batchSize: int) =
-        { BatchSize = batchSize; Shuffle = true; Seed = 0; DropLast = false; Prefetch = 1; SampleShape = None; Augment = None }
+        { BatchSize = batchSize; Shuffle = true; Seed = 0; DropLast = false; Prefetch = 1; SampleShape = None; Augment = None; Subset = None }
 
 /// Batches of a dataset as tensors, in a seeded order that depends only on (seed, epoch), with an
 /// optional background thread preparing the next batch while the current one trains.
@@ -131,7 +133,12 @@ type DataLoader(dataset: Dataset, options: DataLoaderOptions) =
     do
         if Shape.numel sampleShape <> dataset.SampleSize then
             invalidArg "options" (sprintf "dataloader: SampleShape %s holds %d values but the dataset's samples %s hold %d" (Shape.show sampleShape) (Shape.numel sampleShape) (Shape.show dataset.SampleShape) dataset.SampleSize)
-    let n = dataset.Count
+    let subset = options.Subset |> Option.map Array.copy
+    do
+        subset |> Option.iter (Array.iter (fun i ->
+            if i < 0 || i >= dataset.Count then
+                invalidArg "options" (sprintf "dataloader: Subset index %d is outside the dataset (0..%d)" i (dataset.Count - 1))))
+    let n = match subset with Some s -> s.Length | None -> dataset.Count
     let batchCount =
         if options.DropLast then n / options.BatchSize else (n + options.BatchSize - 1) / options.BatchSize
 
@@ -151,7 +158,10 @@ type DataLoader(dataset: Dataset, options: DataLoaderOptions) =
 
     /// The order in which epoch `epoch` visits the samples (a seeded permutation when shuffling).
     member _.Order(epoch: int) : int[] =
-        if options.Shuffle then Generator(derive options.Seed 1 epoch).Permutation n else Array.init n id
+        let positions = if options.Shuffle then Generator(derive options.Seed 1 epoch).Permutation n else Array.init n id
+        match subset with
+        | Some s -> positions |> Array.map (fun k -> s.[k])
+        | None -> positions
 
     /// Builds batch `b` of an epoch from its order.
     member private _.MakeBatch(order: int[], epoch: int, b: int) : Batch =
