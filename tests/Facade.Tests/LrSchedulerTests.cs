@@ -14,6 +14,11 @@ internal sealed class DummyOptimizer : Optimizer
 
     public override Tensor? Step(Func<Tensor>? closure) => closure?.Invoke();
 
+    // stateless: only the options matter here
+    protected override IReadOnlyDictionary<int, ParamState> ExportState(IReadOnlyList<Parameter> parameters) => new Dictionary<int, ParamState>();
+    protected override void CheckState(IReadOnlyDictionary<int, ParamState> state, IReadOnlyList<Parameter> parameters) { }
+    protected override void ImportState(IReadOnlyDictionary<int, ParamState> state, IReadOnlyList<Parameter> parameters) { }
+
     static Parameter P() => new(Tensor.FromArray(new double[] { 0.0 }));
 
     /// <summary>Two groups with lrs 0.1 and 0.05, SGD-like (momentum 0.9), as the golden script's optimizer.</summary>

@@ -92,4 +92,9 @@ sealed class PlotOptimizer : Optimizer
         new(new[] { new Parameter(Tensor.FromArray(new double[] { 0.0 })) }, new Dictionary<string, object> { ["lr"] = lr, ["momentum"] = momentum });
 
     public override Tensor? Step(Func<Tensor>? closure) => closure?.Invoke();
+
+    // stateless: only the options matter here
+    protected override IReadOnlyDictionary<int, ParamState> ExportState(IReadOnlyList<Parameter> parameters) => new Dictionary<int, ParamState>();
+    protected override void CheckState(IReadOnlyDictionary<int, ParamState> state, IReadOnlyList<Parameter> parameters) { }
+    protected override void ImportState(IReadOnlyDictionary<int, ParamState> state, IReadOnlyList<Parameter> parameters) { }
 }

@@ -14,7 +14,7 @@ public enum FanMode
 
 /// <summary>
 /// Weight initialisation (<c>torch.nn.init</c>): each method overwrites a parameter's values in place, as the
-/// trailing-underscore functions of PyTorch do, drawing from <paramref name="seed"/>'s generator or the global one.
+/// trailing-underscore functions of PyTorch do, drawing from a private generator when a seed is given, else the global one (<see cref="Rng"/>).
 /// </summary>
 public static class Init
 {
