@@ -21,26 +21,26 @@ type AdamWHyper =
 /// v ← β₂v + (1−β₂)g²; v̂ ← max(v̂, v) (amsgrad); θ ← θ − (γ/(1−β₁ᵗ)) · m/(√v/√(1−β₂ᵗ) + ε).
 /// Lanes: A = m, B = v, C = max v.
 [<Struct>]
-type AdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T, beta1c: 'T, beta2: 'T, beta2c: 'T, stepSize: 'T, bc2Sqrt: 'T, eps: 'T, wd: 'T, decay: 'T, sign: 'T, amsgrad: bool) =
+type AdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T, beta1c: 'T, beta2: 'T, beta2c: 'T, stepSize: 'T, bc2Sqrt: 'T, eps: 'T, wd: 'T, decay: 'T, sign: 'T, amsgrad: Flag) =
     /// The rule at step t: lr, betas, eps, coupled wd, decoupled wd, amsgrad, maximize.
     static member Of(lr, b1, b2, eps: float, wd: float, wdDecoupled: float, amsgrad, maximize, t: int64) =
         AdamRule<'T>(V.ofFloat b1, V.ofFloat (1.0 - b1), V.ofFloat b2, V.ofFloat (1.0 - b2), V.ofFloat (lr / (1.0 - b1 ** float t)),
                      V.ofFloat (sqrt (1.0 - b2 ** float t)), V.ofFloat eps, V.ofFloat wd, V.ofFloat (1.0 - lr * wdDecoupled),
-                     V.ofFloat (if maximize then -1.0 else 1.0), amsgrad)
+                     V.ofFloat (if maximize then -1.0 else 1.0), Flag amsgrad)
     interface IRule<'T> with
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             let p = x.P * Num decay
             x.A <- Num beta1 * x.A + Num beta1c * g
             x.B <- Num beta2 * x.B + Num beta2c * g * g
-            let v = if amsgrad then (x.C <- Num.Max(x.C, x.B); x.C) else x.B
+            let v = if amsgrad.On then (x.C <- Num.Max(x.C, x.B); x.C) else x.B
             x.P <- p - Num stepSize * (x.A / (sqrt v / Num bc2Sqrt + Num eps))
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             let p = x.P * V.all decay
             x.A <- V.all beta1 * x.A + V.all beta1c * g
             x.B <- V.all beta2 * x.B + V.all beta2c * g * g
-            let v = if amsgrad then (x.C <- Vector256.Max(x.C, x.B); x.C) else x.B
+            let v = if amsgrad.On then (x.C <- Vector256.Max(x.C, x.B); x.C) else x.B
             x.P <- p - V.all stepSize * (x.A / (Vector256.Sqrt v / V.all bc2Sqrt + V.all eps))
 
 /// Adam and AdamW.

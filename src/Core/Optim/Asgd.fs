@@ -13,20 +13,20 @@ type AsgdHyper =
 /// Averaged SGD (Polyak & Juditsky 1992; torch.optim.ASGD): g ← ±g + λθ; θ ← θ(1 − λ'η) − ηg;
 /// a ← θ if μ = 1 else a + μ(θ − a); then η ← γ/(1 + λ'γt)^α, μ ← 1/max(1, t − t₀). Lane A = a.
 [<Struct>]
-type AsgdRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(eta: 'T, decay: 'T, mu: 'T, wd: 'T, sign: 'T, muIsOne: bool) =
+type AsgdRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(eta: 'T, decay: 'T, mu: 'T, wd: 'T, sign: 'T, muIsOne: Flag) =
     /// The rule with the current η and μ.
     static member Of(h: AsgdHyper, eta: float, mu: float) =
         AsgdRule<'T>(V.ofFloat eta, V.ofFloat (1.0 - h.Lambd * eta), V.ofFloat mu, V.ofFloat h.WeightDecay,
-                     V.ofFloat (if h.Maximize then -1.0 else 1.0), (mu = 1.0))
+                     V.ofFloat (if h.Maximize then -1.0 else 1.0), Flag (1.0 = mu))
     interface IRule<'T> with
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.P <- x.P * Num decay - Num eta * g
-            x.A <- if muIsOne then x.P else x.A + (x.P - x.A) * Num mu
+            x.A <- if muIsOne.On then x.P else x.A + (x.P - x.A) * Num mu
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.P <- x.P * V.all decay - V.all eta * g
-            x.A <- if muIsOne then x.P else x.A + (x.P - x.A) * V.all mu
+            x.A <- if muIsOne.On then x.P else x.A + (x.P - x.A) * V.all mu
 
 /// ASGD.
 module Asgd =

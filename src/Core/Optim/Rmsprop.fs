@@ -14,21 +14,21 @@ type RmspropHyper =
 /// v ← αv + (1−α)g²; ḡ ← αḡ + (1−α)g (centered); d ← √(v − ḡ²) + ε or √v + ε;
 /// b ← μb + g/d, θ ← θ − γb (momentum) or θ ← θ − γ g/d. Lanes: A = v, B = b, C = ḡ.
 [<Struct>]
-type RmspropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T, alpha: 'T, alpha1: 'T, eps: 'T, wd: 'T, momentum: 'T, sign: 'T, centered: bool, useMomentum: bool) =
+type RmspropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T, alpha: 'T, alpha1: 'T, eps: 'T, wd: 'T, momentum: 'T, sign: 'T, centered: Flag, useMomentum: Flag) =
     /// The rule for these hyperparameters.
     static member Of(h: RmspropHyper) =
         RmspropRule<'T>(V.ofFloat h.Lr, V.ofFloat h.Alpha, V.ofFloat (1.0 - h.Alpha), V.ofFloat h.Eps, V.ofFloat h.WeightDecay,
-                        V.ofFloat h.Momentum, V.ofFloat (if h.Maximize then -1.0 else 1.0), h.Centered, h.Momentum > 0.0)
+                        V.ofFloat h.Momentum, V.ofFloat (if h.Maximize then -1.0 else 1.0), Flag h.Centered, Flag (h.Momentum > 0.0))
     interface IRule<'T> with
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.A <- Num alpha * x.A + Num alpha1 * g * g
             let avg =
-                if centered then
+                if centered.On then
                     x.C <- Num alpha * x.C + Num alpha1 * g
                     sqrt (x.A - x.C * x.C) + Num eps
                 else sqrt x.A + Num eps
-            if useMomentum then
+            if useMomentum.On then
                 x.B <- Num momentum * x.B + g / avg
                 x.P <- x.P - Num lr * x.B
             else x.P <- x.P - Num lr * (g / avg)
@@ -36,11 +36,11 @@ type RmspropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T,
             let g = V.all sign * g + V.all wd * x.P
             x.A <- V.all alpha * x.A + V.all alpha1 * g * g
             let avg =
-                if centered then
+                if centered.On then
                     x.C <- V.all alpha * x.C + V.all alpha1 * g
                     Vector256.Sqrt (x.A - x.C * x.C) + V.all eps
                 else Vector256.Sqrt x.A + V.all eps
-            if useMomentum then
+            if useMomentum.On then
                 x.B <- V.all momentum * x.B + g / avg
                 x.P <- x.P - V.all lr * x.B
             else x.P <- x.P - V.all lr * (g / avg)

@@ -36,6 +36,17 @@ type Num<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>> =
         elif 'T.op_LessThan(a.V, 'T.Zero) then Num<'T>('T.op_UnaryNegation 'T.One)
         else Num<'T>('T.Zero)
 
+/// A switch inside a rule, stored as a byte: .NET's bool is not blittable, and ILGPU rejects a kernel
+/// argument (the rule struct) that holds one ("Type 'AdamRule`1[System.Single]' is not blittable").
+[<Struct; NoEquality; NoComparison>]
+type Flag =
+    /// 1 for on, 0 for off.
+    val Value: byte
+    /// A flag from a bool.
+    new(on: bool) = { Value = if on then 1uy else 0uy }
+    /// True when on.
+    member f.On = f.Value <> 0uy
+
 /// Vector256 helpers the rules share with the scalar side.
 module V =
     /// A float64 hyperparameter in the rule's element type.

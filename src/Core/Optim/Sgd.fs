@@ -14,26 +14,26 @@ type SgdHyper =
 /// g ← ±g + λθ; b ← g on the first step, else μb + (1−τ)g; d ← g + μb (Nesterov) or b; θ ← θ − γd.
 /// Lane A is the momentum buffer.
 [<Struct>]
-type SgdRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T, momentum: 'T, damp1: 'T, wd: 'T, sign: 'T, first: bool, nesterov: bool, useMomentum: bool) =
+type SgdRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T, momentum: 'T, damp1: 'T, wd: 'T, sign: 'T, first: Flag, nesterov: Flag, useMomentum: Flag) =
     /// The rule for one step of these hyperparameters (first: the step that starts the buffer).
     static member Of(h: SgdHyper, first) =
         SgdRule<'T>(V.ofFloat h.Lr, V.ofFloat h.Momentum, V.ofFloat (1.0 - h.Dampening), V.ofFloat h.WeightDecay,
-                    V.ofFloat (if h.Maximize then -1.0 else 1.0), first, h.Nesterov, h.Momentum <> 0.0)
+                    V.ofFloat (if h.Maximize then -1.0 else 1.0), Flag first, Flag h.Nesterov, Flag (h.Momentum <> 0.0))
     interface IRule<'T> with
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             let d =
-                if useMomentum then
-                    x.A <- (if first then g else Num momentum * x.A + Num damp1 * g)
-                    if nesterov then g + Num momentum * x.A else x.A
+                if useMomentum.On then
+                    x.A <- (if first.On then g else Num momentum * x.A + Num damp1 * g)
+                    if nesterov.On then g + Num momentum * x.A else x.A
                 else g
             x.P <- x.P - Num lr * d
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             let d =
-                if useMomentum then
-                    x.A <- (if first then g else V.all momentum * x.A + V.all damp1 * g)
-                    if nesterov then g + V.all momentum * x.A else x.A
+                if useMomentum.On then
+                    x.A <- (if first.On then g else V.all momentum * x.A + V.all damp1 * g)
+                    if nesterov.On then g + V.all momentum * x.A else x.A
                 else g
             x.P <- x.P - V.all lr * d
 

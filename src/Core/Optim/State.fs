@@ -121,6 +121,7 @@ module Step =
              | F32 a -> CpuRawTensor(F32 (Array.copy a), Array.copy p.Shape) :> RawTensor
              | F64 a -> CpuRawTensor(F64 (Array.copy a), Array.copy p.Shape) :> RawTensor
              | I64 _ -> invalidArg "params" "optimizer: int64 parameters cannot be optimized")
+        | :? Hybrid.Core.Backends.Ilgpu.IlgpuRawTensor as d -> FusedIlgpu.copy d :> RawTensor
         | r -> r.Backend.Import(r)
 
     /// A fresh state.
@@ -169,6 +170,11 @@ module Step =
             Array.append [| raw dst.[0] |] (Array.init s.Slots.Length (fun j -> raw dst.[lanes.[j]]))
         let results =
             Array.init ps.Length (fun i ->
+                match ps.[i].Raw with
+                | :? Hybrid.Core.Backends.Ilgpu.IlgpuRawTensor ->
+                    // on an ILGPU device: the same rule, run by the generic kernel of FusedIlgpu
+                    FusedIlgpu.step name lanes r32 r64 inPlace ps.[i].Raw grads.[i].Raw s.Buffers.[i]
+                | _ ->
                 match ps.[i].DType with
                 | Float32 -> pass (arrays32 name) F32 (Fused.run r32) i
                 | Float64 -> pass (arrays64 name) F64 (Fused.run r64) i

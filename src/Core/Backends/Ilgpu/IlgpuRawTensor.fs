@@ -1,0 +1,440 @@
+namespace Hybrid.Core.Backends.Ilgpu
+
+open System
+open ILGPU
+open ILGPU.Runtime
+open ILGPU.Runtime.Cuda
+open Hybrid.Core
+open Hybrid.Core.Backends
+open Hybrid.Core.Backends.Cpu
+
+/// A pooled device buffer shared by the tensors that view it (Reshape shares, never copies). It goes back
+/// to its accelerator's pool when the last holder disposes it, or when the GC finalizes it.
+[<AllowNullLiteral>]
+type DeviceStorage(gpu: Gpu, buffer: MemoryBuffer, elementType: Type, length: int64) =
+    let gate = obj ()
+    let mutable refs = 1
+    let release () =
+        lock gate (fun () ->
+            if refs > 0 then
+                refs <- refs - 1
+                if refs = 0 then gpu.Pool.Return(buffer, elementType, length))
+    /// The accelerator that holds it.
+    member _.Gpu = gpu
+    /// The buffer (a MemoryBuffer1D of the element type, dense).
+    member _.Buffer = buffer
+    /// Elements in use.
+    member _.Length = length
+    /// The element type.
+    member _.ElementType = elementType
+    /// One more holder.
+    member s.Retain() = lock gate (fun () -> (if refs = 0 then invalidOp "ilgpu: storage used after it was disposed"); refs <- refs + 1); s
+    /// One holder less; the buffer returns to the pool at zero.
+    member _.Release() = release ()
+    override _.Finalize() = lock gate (fun () -> if refs > 0 then refs <- 0; gpu.Pool.Return(buffer, elementType, length))
+
+/// Launch helpers shared by the tensor and the backend.
+module internal Dev =
+    type L1<'a> = Action<AcceleratorStream, Index1D, 'a>
+    let view<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType> (s: DeviceStorage) : ArrayView<'T> =
+        (s.Buffer :?> MemoryBuffer1D<'T, Stride1D.Dense>).View.AsContiguous().SubView(0L, s.Length)
+    /// A fresh (pooled) storage of n elements of 'T, contents undefined.
+    let alloc<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType> (gpu: Gpu) (n: int) =
+        let b = gpu.Pool.Rent<'T>(int64 n)
+        new DeviceStorage(gpu, b, typeof<'T>, int64 n)
+    let elementType (dt: DType) = match dt with Float32 -> typeof<float32> | Float64 -> typeof<float> | Int64 -> typeof<int64>
+    let allocOf (gpu: Gpu) (dt: DType) (n: int) =
+        match dt with Float32 -> alloc<float32> gpu n | Float64 -> alloc<float> gpu n | Int64 -> alloc<int64> gpu n
+    /// Upload a small int array (shapes, strides) into a pooled buffer; release it after the launch.
+    let meta (gpu: Gpu) (data: int[]) =
+        let s = alloc<int> gpu data.Length
+        (view<int> s).SubView(0L, int64 data.Length).CopyFromCPU(gpu.Stream, data)
+        s
+    /// Zero a storage.
+    let zero (gpu: Gpu) (s: DeviceStorage) =
+        if s.Length > 0L then
+            if s.Buffer.ElementSize = 4 then (view<float32> s).MemSetToZero(gpu.Stream)
+            elif s.ElementType = typeof<float> then (view<float> s).MemSetToZero(gpu.Stream)
+            else (view<int64> s).MemSetToZero(gpu.Stream)
+
+/// The ILGPU backend's tensor: a dense row-major pooled device buffer on one accelerator. Every op runs a
+/// kernel on that accelerator, except Conv2d and the pooling ops, which round-trip through the CPU backend
+/// (not yet ported: see docs/gpu.md). Disposing it gives its buffer back to the pool at once; otherwise
+/// the GC does, when the tensor is collected.
+type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
+    inherit RawTensor(shape, dtype, storage.Gpu.Device)
+    let gpu = storage.Gpu
+    let n = Shape.numel shape
+
+    static let ty = typeof<K>
+    static let cpu = lazy (CpuBackend() :> Backend)
+
+    /// The device storage.
+    member _.Storage = storage
+    /// The accelerator.
+    member _.Gpu = gpu
+    member internal _.V32 = Dev.view<float32> storage
+    member internal _.V64 = Dev.view<float> storage
+    member internal _.VI64 = Dev.view<int64> storage
+
+    /// Another ILGPU tensor on this device (or an error naming both devices).
+    member private t.Same (op: string) (o: RawTensor) : IlgpuRawTensor =
+        match o with
+        | :? IlgpuRawTensor as g when g.Device = t.Device -> g
+        | _ -> invalidArg "other" (sprintf "%s: tensors are on different devices (%O and %O)" op t.Device o.Device)
+    /// An int64 index tensor on this device (indices made on the host are uploaded).
+    member private t.Indices (o: RawTensor) : IlgpuRawTensor =
+        let g = match o with :? IlgpuRawTensor as g when g.Device = t.Device -> o | _ -> t.Backend.Import o
+        (if g.DType = Int64 then g else g.Cast Int64) :?> IlgpuRawTensor
+
+    member private _.Launch1<'D when 'D :> Delegate>(name: string) : 'D = gpu.Launcher<'D>(name, ty, name, [||])
+    member private _.LaunchT<'D when 'D :> Delegate>(name: string, dt: DType) : 'D =
+        gpu.Launcher<'D>(name + string dt, ty, name, [| Dev.elementType dt |])
+
+    /// Wrap a fresh storage.
+    static member internal Of(s: DeviceStorage, dt: DType, shape: int[]) = new IlgpuRawTensor(s, dt, shape) :> RawTensor
+
+    /// y = the elements of this read through strides `st` from offset `at`, laid out as `outShape`.
+    member internal t.ReadStrided(outShape: int[], st: int[], at: int) : RawTensor =
+        let m = Shape.numel outShape
+        let y = Dev.allocOf gpu dtype m
+        if m > 0 then
+            let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; st; [| at |] ])
+            let ext = Index1D m
+            match dtype with
+            | Float32 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int>>>("Read", dtype).Invoke(gpu.Stream, ext, t.V32, Dev.view y, Dev.view meta)
+            | Float64 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>>("Read", dtype).Invoke(gpu.Stream, ext, t.V64, Dev.view y, Dev.view meta)
+            | Int64 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<int64>, ArrayView<int64>, ArrayView<int>>>("Read", dtype).Invoke(gpu.Stream, ext, t.VI64, Dev.view y, Dev.view meta)
+            meta.Release()
+        IlgpuRawTensor.Of(y, dtype, outShape)
+
+    /// Write this tensor's elements into `dst` at strides `st` from offset `at`.
+    member internal t.WriteStrided(dst: DeviceStorage, st: int[], at: int) =
+        if n > 0 then
+            let meta = Dev.meta gpu (Array.concat [ [| shape.Length |]; shape; st; [| at |] ])
+            let ext = Index1D n
+            match dtype with
+            | Float32 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int>>>("Write", dtype).Invoke(gpu.Stream, ext, t.V32, Dev.view dst, Dev.view meta)
+            | Float64 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>>("Write", dtype).Invoke(gpu.Stream, ext, t.V64, Dev.view dst, Dev.view meta)
+            | Int64 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<int64>, ArrayView<int64>, ArrayView<int>>>("Write", dtype).Invoke(gpu.Stream, ext, t.VI64, Dev.view dst, Dev.view meta)
+            meta.Release()
+
+    member private _.FloatsOnly(op: string) =
+        if dtype = Int64 then raise (NotSupportedException(sprintf "%s: not defined for int64 tensors (expected float32 or float64)" op))
+
+    /// Run a CPU-backend op on a host copy and upload the result (used only where no kernel exists yet).
+    member private t.ViaCpu(f: RawTensor -> RawTensor) : RawTensor = t.Backend.Import(f (cpu.Value.Import t))
+
+    override _.Backend = IlgpuBackend.For(gpu)
+
+    override t.ToFloat32Array() =
+        match dtype with
+        | Float32 -> if n = 0 then [||] else t.V32.GetAsArray(gpu.Stream)
+        | Float64 -> (if n = 0 then [||] else t.V64.GetAsArray(gpu.Stream)) |> Array.map float32
+        | Int64 -> (if n = 0 then [||] else t.VI64.GetAsArray(gpu.Stream)) |> Array.map float32
+    override t.ToFloat64Array() =
+        match dtype with
+        | Float32 -> (if n = 0 then [||] else t.V32.GetAsArray(gpu.Stream)) |> Array.map float
+        | Float64 -> if n = 0 then [||] else t.V64.GetAsArray(gpu.Stream)
+        | Int64 -> (if n = 0 then [||] else t.VI64.GetAsArray(gpu.Stream)) |> Array.map float
+    override t.ToInt64Array() =
+        match dtype with
+        | Float32 -> (if n = 0 then [||] else t.V32.GetAsArray(gpu.Stream)) |> Array.map int64
+        | Float64 -> (if n = 0 then [||] else t.V64.GetAsArray(gpu.Stream)) |> Array.map int64
+        | Int64 -> if n = 0 then [||] else t.VI64.GetAsArray(gpu.Stream)
+    override t.Cast dt =
+        if dt = dtype then t :> RawTensor
+        else
+            let y = Dev.allocOf gpu dt n
+            if n > 0 then
+                let ext = Index1D n
+                let s = gpu.Stream
+                match dtype, dt with
+                | Float32, Float64 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float>>>("F32ToF64").Invoke(s, ext, t.V32, Dev.view y)
+                | Float64, Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float32>>>("F64ToF32").Invoke(s, ext, t.V64, Dev.view y)
+                | Float32, Int64 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>>>("F32ToI64").Invoke(s, ext, t.V32, Dev.view y)
+                | Float64, Int64 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>>>("F64ToI64").Invoke(s, ext, t.V64, Dev.view y)
+                | Int64, Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<int64>, ArrayView<float32>>>("I64ToF32").Invoke(s, ext, t.VI64, Dev.view y)
+                | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<int64>, ArrayView<float>>>("I64ToF64").Invoke(s, ext, t.VI64, Dev.view y)
+            IlgpuRawTensor.Of(y, dt, shape)
+
+    // ---- layout
+    override t.Reshape s = IlgpuRawTensor.Of(storage.Retain(), dtype, s)
+    override t.Permute dims =
+        let st = Shape.strides shape
+        t.ReadStrided(dims |> Array.map (fun d -> shape.[d]), dims |> Array.map (fun d -> st.[d]), 0)
+    override t.Expand s =
+        if s = shape then t :> RawTensor else t.ReadStrided(s, Kernels.broadcastStrides shape s, 0)
+    override t.Slice(starts, stops, steps) =
+        let st = Shape.strides shape
+        t.ReadStrided(Layout.sliceShape starts stops steps, Array.map2 (*) st steps, Array.fold2 (fun acc a b -> acc + a * b) 0 starts st)
+    override t.SliceScatter(full, starts, stops, steps) =
+        let y = Dev.allocOf gpu dtype (Shape.numel full)
+        Dev.zero gpu y
+        let st = Shape.strides full
+        t.WriteStrided(y, Array.map2 (*) st steps, Array.fold2 (fun acc a b -> acc + a * b) 0 starts st)
+        IlgpuRawTensor.Of(y, dtype, full)
+    override t.Concat(others, dim) =
+        let parts = Array.append [| t |] (others |> Array.map (t.Same "concat"))
+        parts |> Array.iter (fun p -> if p.DType <> dtype then invalidArg "others" (sprintf "concat: dtypes %O and %O differ" dtype p.DType))
+        let outShape = Array.copy shape
+        outShape.[dim] <- parts |> Array.sumBy (fun p -> p.Shape.[dim])
+        let y = Dev.allocOf gpu dtype (Shape.numel outShape)
+        let st = Shape.strides outShape
+        let mutable at = 0
+        for p in parts do
+            p.WriteStrided(y, st, at * st.[dim])
+            at <- at + p.Shape.[dim]
+        IlgpuRawTensor.Of(y, dtype, outShape)
+    override t.IndexSelect(dim, index) =
+        let ix = t.Indices index
+        let outer, size, inner = Reduce.around shape dim
+        let m = ix.Numel
+        let s = Array.copy shape
+        s.[dim] <- m
+        let total = outer * m * inner
+        let y = Dev.allocOf gpu dtype total
+        if total > 0 then
+            let ext = Index1D total
+            match dtype with
+            | Float32 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>, ArrayView<float32>, int, int, int>>("IndexSelect", dtype).Invoke(gpu.Stream, ext, t.V32, ix.VI64, Dev.view y, size, m, inner)
+            | Float64 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>, ArrayView<float>, int, int, int>>("IndexSelect", dtype).Invoke(gpu.Stream, ext, t.V64, ix.VI64, Dev.view y, size, m, inner)
+            | Int64 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<int64>, ArrayView<int64>, ArrayView<int64>, int, int, int>>("IndexSelect", dtype).Invoke(gpu.Stream, ext, t.VI64, ix.VI64, Dev.view y, size, m, inner)
+        IlgpuRawTensor.Of(y, dtype, s)
+    override t.IndexAdd(full, dim, index) =
+        t.FloatsOnly "index_add"
+        let ix = t.Indices index
+        let _, size, inner = Reduce.around full dim
+        let m = ix.Numel
+        let y = Dev.allocOf gpu dtype (Shape.numel full)
+        Dev.zero gpu y
+        if n > 0 then
+            let ext = Index1D n
+            match dtype with
+            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>, ArrayView<float32>, int, int, int>>("IndexAdd32").Invoke(gpu.Stream, ext, t.V32, ix.VI64, Dev.view y, size, m, inner)
+            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>, ArrayView<float>, int, int, int>>("IndexAdd64").Invoke(gpu.Stream, ext, t.V64, ix.VI64, Dev.view y, size, m, inner)
+        IlgpuRawTensor.Of(y, dtype, full)
+    override t.Gather(dim, index) =
+        let ix = t.Indices index
+        let m = ix.Numel
+        let y = Dev.allocOf gpu dtype m
+        if m > 0 then
+            let meta = Dev.meta gpu (Array.concat [ [| ix.Rank |]; ix.Shape; Shape.strides shape; [| dim |] ])
+            let ext = Index1D m
+            match dtype with
+            | Float32 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>, ArrayView<float32>, ArrayView<int>>>("GatherDim", dtype).Invoke(gpu.Stream, ext, t.V32, ix.VI64, Dev.view y, Dev.view meta)
+            | Float64 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>, ArrayView<float>, ArrayView<int>>>("GatherDim", dtype).Invoke(gpu.Stream, ext, t.V64, ix.VI64, Dev.view y, Dev.view meta)
+            | Int64 -> t.LaunchT<Action<AcceleratorStream, Index1D, ArrayView<int64>, ArrayView<int64>, ArrayView<int64>, ArrayView<int>>>("GatherDim", dtype).Invoke(gpu.Stream, ext, t.VI64, ix.VI64, Dev.view y, Dev.view meta)
+            meta.Release()
+        IlgpuRawTensor.Of(y, dtype, Array.copy ix.Shape)
+    override t.ScatterAdd(dim, index, src) =
+        t.FloatsOnly "scatter_add"
+        let ix = t.Indices index
+        let src = t.Same "scatter_add" src
+        if src.DType <> dtype then invalidArg "src" (sprintf "scatter_add: dtypes %O and %O differ (expected the same float dtype)" dtype src.DType)
+        let y = t.ReadStrided(shape, Shape.strides shape, 0) :?> IlgpuRawTensor
+        let m = ix.Numel
+        if m > 0 then
+            let meta = Dev.meta gpu (Array.concat [ [| ix.Rank |]; ix.Shape; Shape.strides shape; Shape.strides src.Shape; [| dim |] ])
+            let ext = Index1D m
+            match dtype with
+            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<int64>, ArrayView<float32>, ArrayView<float32>, ArrayView<int>>>("ScatterAdd32").Invoke(gpu.Stream, ext, ix.VI64, src.V32, y.V32, Dev.view meta)
+            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<int64>, ArrayView<float>, ArrayView<float>, ArrayView<int>>>("ScatterAdd64").Invoke(gpu.Stream, ext, ix.VI64, src.V64, y.V64, Dev.view meta)
+            meta.Release()
+        y :> RawTensor
+
+    // ---- pointwise
+    override t.Unary op =
+        if dtype = Int64 then t.FloatsOnly (sprintf "%A" op)
+        let struct (code, p, q) = Scalar.unaryCode op
+        let y = Dev.allocOf gpu dtype n
+        if n > 0 then
+            let ext = Index1D n
+            match dtype with
+            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int, float, float>>("Map32").Invoke(gpu.Stream, ext, t.V32, Dev.view y, code, p, q)
+            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, float, float>>("Map64").Invoke(gpu.Stream, ext, t.V64, Dev.view y, code, p, q)
+        IlgpuRawTensor.Of(y, dtype, shape)
+    override t.Binary(op, other) =
+        // a plain match for the op's name: sprintf "%A" costs ~90 µs a call
+        let name = match op with Add -> "Add" | Sub -> "Sub" | Mul -> "Mul" | Div -> "Div" | Pow -> "Pow" | Maximum -> "Maximum" | Minimum -> "Minimum" | Eq -> "Eq" | Ne -> "Ne" | Lt -> "Lt" | Le -> "Le" | Gt -> "Gt" | Ge -> "Ge"
+        let o = t.Same name other
+        let outShape = Shape.broadcast name shape o.Shape
+        let isCompare = match op with Eq | Ne | Lt | Le | Gt | Ge -> true | _ -> false
+        match dtype, o.DType with
+        | Int64, Int64 when isCompare ->
+            // exact for |v| < 2^53: compare as float64 on the device, back to int64
+            (t.Cast(Float64).Binary(op, o.Cast Float64)).Cast Int64
+        | a, b when a <> b || a = Int64 ->
+            invalidArg "other" (sprintf "%s: dtypes %O and %O differ (expected the same float dtype)" name a b)
+        | _ ->
+            let m = Shape.numel outShape
+            let y = Dev.allocOf gpu dtype m
+            if m > 0 then
+                let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; Kernels.broadcastStrides shape outShape; Kernels.broadcastStrides o.Shape outShape ])
+                let ext = Index1D m
+                let code = Scalar.binaryCode op
+                match dtype with
+                | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, int, ArrayView<int>>>("Bin32").Invoke(gpu.Stream, ext, t.V32, o.V32, Dev.view y, code, Dev.view meta)
+                | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<int>>>("Bin64").Invoke(gpu.Stream, ext, t.V64, o.V64, Dev.view y, code, Dev.view meta)
+                meta.Release()
+            IlgpuRawTensor.Of(y, dtype, outShape)
+    override t.Where(a, b) =
+        let a = t.Same "where" a
+        let b = t.Same "where" b
+        if a.DType <> b.DType || not a.DType.IsFloat then
+            invalidArg "b" (sprintf "where: dtypes %O and %O differ (expected the same float dtype)" a.DType b.DType)
+        let outShape = Shape.broadcast "where" (Shape.broadcast "where" shape a.Shape) b.Shape
+        let c = t.Cast a.DType :?> IlgpuRawTensor
+        let m = Shape.numel outShape
+        let y = Dev.allocOf gpu a.DType m
+        if m > 0 then
+            let bs s = Kernels.broadcastStrides s outShape
+            let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; bs shape; bs a.Shape; bs b.Shape ])
+            let ext = Index1D m
+            match a.DType with
+            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, ArrayView<int>>>("Where32").Invoke(gpu.Stream, ext, c.V32, a.V32, b.V32, Dev.view y, Dev.view meta)
+            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>>("Where64").Invoke(gpu.Stream, ext, c.V64, a.V64, b.V64, Dev.view y, Dev.view meta)
+            meta.Release()
+        IlgpuRawTensor.Of(y, a.DType, outShape)
+
+    // ---- reductions
+    override t.SumDims(dims, keepDim) =
+        t.FloatsOnly "sum"
+        let outShape = Shape.reduced shape dims keepDim
+        let kept = [| 0 .. shape.Length - 1 |] |> Array.filter (fun d -> not (Array.contains d dims))
+        // move the reduced dims last, then sum rows of k elements
+        let k = dims |> Array.fold (fun acc d -> acc * shape.[d]) 1
+        let rows = Shape.numel outShape
+        let x = if Array.append kept (Array.sort dims) = [| 0 .. shape.Length - 1 |] then t :> RawTensor else t.Permute(Array.append kept (Array.sort dims))
+        let x = x :?> IlgpuRawTensor
+        let y = Dev.allocOf gpu dtype rows
+        if rows > 0 then
+            if k = 0 then Dev.zero gpu y
+            else
+                let ext = Index1D rows
+                match dtype with
+                | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int>>("SumRows32").Invoke(gpu.Stream, ext, x.V32, Dev.view y, k)
+                | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>>("SumRows64").Invoke(gpu.Stream, ext, x.V64, Dev.view y, k)
+        IlgpuRawTensor.Of(y, dtype, outShape)
+    override t.ExtremeDim(isMax, dim, keepDim) =
+        t.FloatsOnly (if isMax then "max" else "min")
+        let outer, k, inner = Reduce.around shape dim
+        let s = Shape.reduced shape [| dim |] keepDim
+        let m = outer * inner
+        let v = Dev.allocOf gpu dtype m
+        let ix = Dev.alloc<int64> gpu m
+        if m > 0 then
+            let ext = Index1D m
+            let flag = if isMax then 1 else 0
+            match dtype with
+            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("Extreme32").Invoke(gpu.Stream, ext, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
+            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("Extreme64").Invoke(gpu.Stream, ext, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
+        IlgpuRawTensor.Of(v, dtype, s), IlgpuRawTensor.Of(ix, Int64, Array.copy s)
+    member private t.SoftmaxOf(dim: int, log: int) : RawTensor =
+        t.FloatsOnly (if log = 1 then "log_softmax" else "softmax")
+        let outer, k, inner = Reduce.around shape dim
+        let y = Dev.allocOf gpu dtype n
+        if n > 0 then
+            let ext = Index1D (outer * inner)
+            match dtype with
+            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int, int, int>>("Softmax32").Invoke(gpu.Stream, ext, t.V32, Dev.view y, k, inner, log)
+            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>("Softmax64").Invoke(gpu.Stream, ext, t.V64, Dev.view y, k, inner, log)
+        IlgpuRawTensor.Of(y, dtype, shape)
+    override t.Softmax dim = t.SoftmaxOf(dim, 0)
+    override t.LogSoftmax dim = t.SoftmaxOf(dim, 1)
+
+    // ---- matmul: cuBLAS on CUDA, else the tiled shared-memory kernel
+    override t.Matmul other =
+        let o = t.Same "matmul" other
+        if o.DType <> dtype || not dtype.IsFloat then
+            invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" dtype o.DType)
+        let ra, rb = shape.Length, o.Shape.Length
+        let m, k = shape.[ra - 2], shape.[ra - 1]
+        let n2 = o.Shape.[rb - 1]
+        let batch = Shape.broadcast "matmul" shape.[.. ra - 3] o.Shape.[.. rb - 3]
+        let a = t.Expand(Array.append batch [| m; k |]) :?> IlgpuRawTensor
+        let b = o.Expand(Array.append batch [| k; n2 |]) :?> IlgpuRawTensor
+        let nb = Shape.numel batch
+        let outShape = Array.append batch [| m; n2 |]
+        let c = Dev.allocOf gpu dtype (nb * m * n2)
+        if nb * m * n2 > 0 then
+            if k = 0 then Dev.zero gpu c
+            elif gpu.IsCuda then
+                // row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: gemm(n, m, k, B, A)
+                let blas = gpu.CuBlas
+                blas.Stream <- (gpu.Stream :?> CudaStream)
+                for z in 0 .. nb - 1 do
+                    let sub (v: ArrayView<'T>) (rows: int) (cols: int) = v.SubView(int64 (z * rows * cols), int64 (rows * cols))
+                    match dtype with
+                    | Float32 -> blas.Gemm(CuBlasOperation.NonTranspose, CuBlasOperation.NonTranspose, n2, m, k, 1.0f, sub b.V32 k n2, n2, sub a.V32 m k, k, 0.0f, sub (Dev.view<float32> c) m n2, n2)
+                    | _ -> blas.Gemm(CuBlasOperation.NonTranspose, CuBlasOperation.NonTranspose, n2, m, k, 1.0, sub b.V64 k n2, n2, sub a.V64 m k, k, 0.0, sub (Dev.view<float> c) m n2, n2)
+            else
+                let t = if gpu.Accelerator.MaxNumThreadsPerGroup >= 256 then 16 else 4
+                let grid = Index3D((n2 + t - 1) / t, (m + t - 1) / t, nb)
+                let group = Index3D(t, t, 1)
+                match dtype with
+                | Float32 ->
+                    let cfg = KernelConfig(grid, group, SharedMemoryConfig.RequestDynamic<float32>(2 * t * t))
+                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, int, int, int, int>>("Matmul32", typeof<K>, "Matmul32").Invoke(gpu.Stream, cfg, a.V32, b.V32, Dev.view c, m, n2, k, t)
+                | _ ->
+                    let cfg = KernelConfig(grid, group, SharedMemoryConfig.RequestDynamic<float>(2 * t * t))
+                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>>("Matmul64", typeof<K>, "Matmul64").Invoke(gpu.Stream, cfg, a.V64, b.V64, Dev.view c, m, n2, k, t)
+        IlgpuRawTensor.Of(c, dtype, outShape)
+
+    // ---- convolution and pooling: NOT ported; they round-trip through the CPU backend (host copy, CPU
+    // kernel, upload). Correct, but slow on a GPU; an im2col + matmul kernel pair is the missing piece.
+    override t.Conv2d(weight, spec) = t.ViaCpu(fun x -> x.Conv2d(cpu.Value.Import(t.Same "conv2d" weight), spec))
+    override t.Conv2dBackwardInput(weight, inputShape, spec) = t.ViaCpu(fun g -> g.Conv2dBackwardInput(cpu.Value.Import(t.Same "conv2d" weight), inputShape, spec))
+    override t.Conv2dBackwardWeight(input, weightShape, spec) = t.ViaCpu(fun g -> g.Conv2dBackwardWeight(cpu.Value.Import(t.Same "conv2d" input), weightShape, spec))
+    override t.MaxPool2d spec =
+        let v, ix = (cpu.Value.Import t).MaxPool2d spec
+        t.Backend.Import v, t.Backend.Import ix
+    override t.MaxPool2dBackward(indices, inputShape) = t.ViaCpu(fun g -> g.MaxPool2dBackward(cpu.Value.Import indices, inputShape))
+    override t.AvgPool2d spec = t.ViaCpu(fun x -> x.AvgPool2d spec)
+    override t.AvgPool2dBackward(inputShape, spec) = t.ViaCpu(fun g -> g.AvgPool2dBackward(inputShape, spec))
+
+    /// Give the buffer back to the pool now (views made by Reshape keep it alive until they are disposed too).
+    member _.Dispose() = storage.Release()
+    interface IDisposable with
+        member t.Dispose() = t.Dispose()
+
+/// Creates tensors on one ILGPU accelerator.
+and IlgpuBackend private (gpu: Gpu) =
+    inherit Backend(gpu.Device)
+    static let backends = System.Collections.Concurrent.ConcurrentDictionary<string, IlgpuBackend>()
+    /// The backend of an accelerator (one per device).
+    static member For(gpu: Gpu) = backends.GetOrAdd(string gpu.Device, fun _ -> IlgpuBackend gpu) :> Backend
+    /// The accelerator.
+    member _.Gpu = gpu
+    override _.Zeros(shape, dtype) =
+        let s = Dev.allocOf gpu dtype (Shape.numel shape)
+        Dev.zero gpu s
+        IlgpuRawTensor.Of(s, dtype, shape)
+    override b.Full(shape, v, dtype) =
+        let m = Shape.numel shape
+        let s = Dev.allocOf gpu dtype m
+        if m > 0 then
+            let ext = Index1D m
+            let fill (t: Type) = gpu.Launcher(("Fill" + t.Name), typeof<K>, "Fill", [| t |])
+            match dtype with
+            | Float32 -> (fill typeof<float32> : Action<AcceleratorStream, Index1D, ArrayView<float32>, float32>).Invoke(gpu.Stream, ext, Dev.view s, float32 v)
+            | Float64 -> (fill typeof<float> : Action<AcceleratorStream, Index1D, ArrayView<float>, float>).Invoke(gpu.Stream, ext, Dev.view s, v)
+            | Int64 -> (fill typeof<int64> : Action<AcceleratorStream, Index1D, ArrayView<int64>, int64>).Invoke(gpu.Stream, ext, Dev.view s, int64 v)
+        IlgpuRawTensor.Of(s, dtype, shape)
+    member private _.Upload<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>(data: 'T[], dtype: DType, shape: int[]) =
+        if data.Length <> Shape.numel shape then
+            invalidArg "data" (sprintf "fromArray: %d values for shape %s (expected %d)" data.Length (Shape.show shape) (Shape.numel shape))
+        let s = Dev.alloc<'T> gpu data.Length
+        if data.Length > 0 then (Dev.view<'T> s).CopyFromCPU(gpu.Stream, data)
+        IlgpuRawTensor.Of(s, dtype, shape)
+    override b.FromFloat32(data, shape) = b.Upload(data, Float32, shape)
+    override b.FromFloat64(data, shape) = b.Upload(data, Float64, shape)
+    override b.FromInt64(data, shape) = b.Upload(data, Int64, shape)
+    override b.Import t =
+        match t with
+        | :? IlgpuRawTensor as g when g.Device = gpu.Device -> t
+        | _ ->
+            match t.DType with
+            | Float32 -> b.FromFloat32(t.ToFloat32Array(), Array.copy t.Shape)
+            | Float64 -> b.FromFloat64(t.ToFloat64Array(), Array.copy t.Shape)
+            | Int64 -> b.FromInt64(t.ToInt64Array(), Array.copy t.Shape)

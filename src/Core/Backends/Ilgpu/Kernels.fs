@@ -1,0 +1,229 @@
+namespace Hybrid.Core.Backends.Ilgpu
+
+open ILGPU
+open ILGPU.Runtime
+
+/// The ILGPU kernels, as static members (an F# lambda compiles to a closure class, which ILGPU rejects).
+/// Shapes and strides travel in a small int buffer `meta` laid out as [rank; shape...; strides...; ...].
+/// float32 and float64 kernels are one-line twins around the shared float64 math of `Scalar`.
+type K =
+    /// Offset of flat position i of `shape` (meta[1..rank]) in a tensor of strides meta[at..at+rank-1].
+    static member Offset(i: int, meta: ArrayView<int>, at: int) : int =
+        let rank = meta.[0]
+        let mutable r = i
+        let mutable o = 0
+        let mutable d = rank - 1
+        while d >= 0 do
+            let n = meta.[1 + d]
+            o <- o + (r % n) * meta.[at + d]
+            r <- r / n
+            d <- d - 1
+        o
+
+    // ---- pointwise
+    /// y = op(x).
+    static member Map32(i: Index1D, x: ArrayView<float32>, y: ArrayView<float32>, code: int, p: float, q: float) =
+        y.[i.X] <- float32 (Scalar.unary code p q (float x.[i.X]))
+    /// y = op(x).
+    static member Map64(i: Index1D, x: ArrayView<float>, y: ArrayView<float>, code: int, p: float, q: float) =
+        y.[i.X] <- Scalar.unary code p q x.[i.X]
+    /// y = a op b, both read through broadcast strides: meta = [rank; shape; stridesA; stridesB].
+    static member Bin32(i: Index1D, a: ArrayView<float32>, b: ArrayView<float32>, y: ArrayView<float32>, code: int, meta: ArrayView<int>) =
+        let r = meta.[0]
+        y.[i.X] <- float32 (Scalar.binary code (float a.[K.Offset(i.X, meta, 1 + r)]) (float b.[K.Offset(i.X, meta, 1 + 2 * r)]))
+    /// y = a op b, both read through broadcast strides.
+    static member Bin64(i: Index1D, a: ArrayView<float>, b: ArrayView<float>, y: ArrayView<float>, code: int, meta: ArrayView<int>) =
+        let r = meta.[0]
+        y.[i.X] <- Scalar.binary code a.[K.Offset(i.X, meta, 1 + r)] b.[K.Offset(i.X, meta, 1 + 2 * r)]
+    /// y = c ? a : b, all three broadcast: meta = [rank; shape; stridesC; stridesA; stridesB].
+    static member Where32(i: Index1D, c: ArrayView<float32>, a: ArrayView<float32>, b: ArrayView<float32>, y: ArrayView<float32>, meta: ArrayView<int>) =
+        let r = meta.[0]
+        y.[i.X] <- if c.[K.Offset(i.X, meta, 1 + r)] <> 0.0f then a.[K.Offset(i.X, meta, 1 + 2 * r)] else b.[K.Offset(i.X, meta, 1 + 3 * r)]
+    /// y = c ? a : b, all three broadcast.
+    static member Where64(i: Index1D, c: ArrayView<float>, a: ArrayView<float>, b: ArrayView<float>, y: ArrayView<float>, meta: ArrayView<int>) =
+        let r = meta.[0]
+        y.[i.X] <- if c.[K.Offset(i.X, meta, 1 + r)] <> 0.0 then a.[K.Offset(i.X, meta, 1 + 2 * r)] else b.[K.Offset(i.X, meta, 1 + 3 * r)]
+
+    // ---- layout (generic over the element type: pure data movement)
+    /// y[i] = x[base + offset(i)]: permute, expand and slice. meta = [rank; shape; strides; base].
+    static member Read<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, x: ArrayView<'T>, y: ArrayView<'T>, meta: ArrayView<int>) =
+        let r = meta.[0]
+        y.[i.X] <- x.[meta.[1 + 2 * r] + K.Offset(i.X, meta, 1 + r)]
+    /// y[base + offset(i)] = x[i]: slice-scatter and concat. meta = [rank; shape; strides; base].
+    static member Write<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, x: ArrayView<'T>, y: ArrayView<'T>, meta: ArrayView<int>) =
+        let r = meta.[0]
+        y.[meta.[1 + 2 * r] + K.Offset(i.X, meta, 1 + r)] <- x.[i.X]
+    /// y[i] = v.
+    static member Fill<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, y: ArrayView<'T>, v: 'T) =
+        y.[i.X] <- v
+    /// out[o, j, k] = x[o, index[j], k] over [outer, size, inner] (torch.index_select).
+    static member IndexSelect<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, x: ArrayView<'T>, index: ArrayView<int64>, y: ArrayView<'T>, size: int, m: int, inner: int) =
+        let k = i.X % inner
+        let j = (i.X / inner) % m
+        let o = i.X / (inner * m)
+        y.[i.X] <- x.[(o * size + int index.[j]) * inner + k]
+    /// torch.gather: y[c] = x[c with c[dim] := index[c]]. meta = [rank; indexShape; xStrides; dim].
+    static member GatherDim<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, x: ArrayView<'T>, index: ArrayView<int64>, y: ArrayView<'T>, meta: ArrayView<int>) =
+        let r = meta.[0]
+        let dim = meta.[1 + 2 * r]
+        let mutable rem = i.X
+        let mutable o = 0
+        let mutable d = r - 1
+        while d >= 0 do
+            let n = meta.[1 + d]
+            let c = if d = dim then int index.[i.X] else rem % n
+            o <- o + c * meta.[1 + r + d]
+            rem <- rem / n
+            d <- d - 1
+        y.[i.X] <- x.[o]
+
+    // ---- atomics (repeated indices add up)
+    /// y[o, index[j], k] += g[o, j, k] (index_add).
+    static member IndexAdd32(i: Index1D, g: ArrayView<float32>, index: ArrayView<int64>, y: ArrayView<float32>, size: int, m: int, inner: int) =
+        let k = i.X % inner
+        let j = (i.X / inner) % m
+        let o = i.X / (inner * m)
+        Atomic.Add(&y.[(o * size + int index.[j]) * inner + k], g.[i.X]) |> ignore
+    /// y[o, index[j], k] += g[o, j, k] (index_add).
+    static member IndexAdd64(i: Index1D, g: ArrayView<float>, index: ArrayView<int64>, y: ArrayView<float>, size: int, m: int, inner: int) =
+        let k = i.X % inner
+        let j = (i.X / inner) % m
+        let o = i.X / (inner * m)
+        Atomic.Add(&y.[(o * size + int index.[j]) * inner + k], g.[i.X]) |> ignore
+    /// Offsets of index position i in y (c[dim] := index) and in src: meta = [rank; indexShape; yStrides; srcStrides; dim].
+    static member ScatterOffsets(i: int, index: ArrayView<int64>, meta: ArrayView<int>) : struct (int * int) =
+        let r = meta.[0]
+        let dim = meta.[1 + 3 * r]
+        let mutable rem = i
+        let mutable oy = 0
+        let mutable os = 0
+        let mutable d = r - 1
+        while d >= 0 do
+            let n = meta.[1 + d]
+            let c = rem % n
+            oy <- oy + (if d = dim then int index.[i] else c) * meta.[1 + r + d]
+            os <- os + c * meta.[1 + 2 * r + d]
+            rem <- rem / n
+            d <- d - 1
+        struct (oy, os)
+    /// torch.scatter_add into y (already a copy of x).
+    static member ScatterAdd32(i: Index1D, index: ArrayView<int64>, src: ArrayView<float32>, y: ArrayView<float32>, meta: ArrayView<int>) =
+        let struct (oy, os) = K.ScatterOffsets(i.X, index, meta)
+        Atomic.Add(&y.[oy], src.[os]) |> ignore
+    /// torch.scatter_add into y (already a copy of x).
+    static member ScatterAdd64(i: Index1D, index: ArrayView<int64>, src: ArrayView<float>, y: ArrayView<float>, meta: ArrayView<int>) =
+        let struct (oy, os) = K.ScatterOffsets(i.X, index, meta)
+        Atomic.Add(&y.[oy], src.[os]) |> ignore
+
+    // ---- casts (float -> int64 truncates, as the CPU's `int64`)
+    static member F32ToF64(i: Index1D, x: ArrayView<float32>, y: ArrayView<float>) = y.[i.X] <- float x.[i.X]
+    static member F64ToF32(i: Index1D, x: ArrayView<float>, y: ArrayView<float32>) = y.[i.X] <- float32 x.[i.X]
+    static member F32ToI64(i: Index1D, x: ArrayView<float32>, y: ArrayView<int64>) = y.[i.X] <- int64 x.[i.X]
+    static member F64ToI64(i: Index1D, x: ArrayView<float>, y: ArrayView<int64>) = y.[i.X] <- int64 x.[i.X]
+    static member I64ToF32(i: Index1D, x: ArrayView<int64>, y: ArrayView<float32>) = y.[i.X] <- float32 x.[i.X]
+    static member I64ToF64(i: Index1D, x: ArrayView<int64>, y: ArrayView<float>) = y.[i.X] <- float x.[i.X]
+
+    // ---- reductions over rows / [outer, dim, inner] views (one thread per output)
+    /// y[i] = Σ_j x[i·k + j].
+    static member SumRows32(i: Index1D, x: ArrayView<float32>, y: ArrayView<float32>, k: int) =
+        let mutable s = 0.0f
+        for j in 0 .. k - 1 do s <- s + x.[i.X * k + j]
+        y.[i.X] <- s
+    /// y[i] = Σ_j x[i·k + j].
+    static member SumRows64(i: Index1D, x: ArrayView<float>, y: ArrayView<float>, k: int) =
+        let mutable s = 0.0
+        for j in 0 .. k - 1 do s <- s + x.[i.X * k + j]
+        y.[i.X] <- s
+    /// Max (isMax = 1) or min over dim of [outer, dim, inner]: the value and the first index (NaN wins).
+    static member Extreme32(i: Index1D, x: ArrayView<float32>, v: ArrayView<float32>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
+        let o = i.X / inner
+        let c = i.X % inner
+        let mutable best = x.[o * dim * inner + c]
+        let mutable bi = 0
+        for k in 1 .. dim - 1 do
+            let u = x.[(o * dim + k) * inner + c]
+            let nanWins = u <> u && best = best
+            if (if isMax = 1 then u > best else u < best) || nanWins then
+                best <- u
+                bi <- k
+        v.[i.X] <- best
+        ix.[i.X] <- int64 bi
+    /// Max (isMax = 1) or min over dim of [outer, dim, inner]: the value and the first index (NaN wins).
+    static member Extreme64(i: Index1D, x: ArrayView<float>, v: ArrayView<float>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
+        let o = i.X / inner
+        let c = i.X % inner
+        let mutable best = x.[o * dim * inner + c]
+        let mutable bi = 0
+        for k in 1 .. dim - 1 do
+            let u = x.[(o * dim + k) * inner + c]
+            let nanWins = u <> u && best = best
+            if (if isMax = 1 then u > best else u < best) || nanWins then
+                best <- u
+                bi <- k
+        v.[i.X] <- best
+        ix.[i.X] <- int64 bi
+    /// softmax (or log-softmax, log = 1) along dim of [outer, dim, inner]: exp(x - max) / Σ exp(x - max).
+    static member Softmax32(i: Index1D, x: ArrayView<float32>, y: ArrayView<float32>, dim: int, inner: int, log: int) =
+        let b = (i.X / inner) * dim * inner + i.X % inner
+        let mutable m = x.[b]
+        for j in 1 .. dim - 1 do m <- System.Math.Max(m, x.[b + j * inner])
+        let mutable z = 0.0f
+        for j in 0 .. dim - 1 do z <- z + float32 (System.Math.Exp(float (x.[b + j * inner] - m)))
+        let lz = float32 (System.Math.Log(float z))
+        for j in 0 .. dim - 1 do
+            let v = x.[b + j * inner] - m
+            y.[b + j * inner] <- if log = 1 then v - lz else float32 (System.Math.Exp(float v)) / z
+    /// softmax (or log-softmax, log = 1) along dim of [outer, dim, inner].
+    static member Softmax64(i: Index1D, x: ArrayView<float>, y: ArrayView<float>, dim: int, inner: int, log: int) =
+        let b = (i.X / inner) * dim * inner + i.X % inner
+        let mutable m = x.[b]
+        for j in 1 .. dim - 1 do m <- System.Math.Max(m, x.[b + j * inner])
+        let mutable z = 0.0
+        for j in 0 .. dim - 1 do z <- z + System.Math.Exp(x.[b + j * inner] - m)
+        let lz = System.Math.Log z
+        for j in 0 .. dim - 1 do
+            let v = x.[b + j * inner] - m
+            y.[b + j * inner] <- if log = 1 then v - lz else System.Math.Exp v / z
+
+    // ---- matmul: t×t tiles staged in dynamic shared memory (2·t² elements); grid (⌈n/t⌉, ⌈m/t⌉, batch),
+    // groups of t×t (t = 16 on a GPU; 4 on ILGPU's CPU accelerator, whose groups hold at most 16 threads)
+    /// c[z] = a[z] · b[z] for [batch, m, k] x [batch, k, n] (explicitly grouped).
+    static member Matmul32(a: ArrayView<float32>, b: ArrayView<float32>, c: ArrayView<float32>, m: int, n: int, k: int, t: int) =
+        let tx = Group.IdxX
+        let ty = Group.IdxY
+        let col = Grid.IdxX * t + tx
+        let row = Grid.IdxY * t + ty
+        let z = Grid.IdxZ
+        let shared = SharedMemory.GetDynamic<float32>()
+        let sa = shared.SubView(0, t * t)
+        let sb = shared.SubView(t * t, t * t)
+        let mutable acc = 0.0f
+        for tile in 0 .. (k + t - 1) / t - 1 do
+            let ac = tile * t + tx
+            sa.[ty * t + tx] <- if row < m && ac < k then a.[(z * m + row) * k + ac] else 0.0f
+            let br = tile * t + ty
+            sb.[ty * t + tx] <- if br < k && col < n then b.[(z * k + br) * n + col] else 0.0f
+            Group.Barrier()
+            for q in 0 .. t - 1 do acc <- acc + sa.[ty * t + q] * sb.[q * t + tx]
+            Group.Barrier()
+        if row < m && col < n then c.[(z * m + row) * n + col] <- acc
+    /// c[z] = a[z] · b[z] for [batch, m, k] x [batch, k, n] (explicitly grouped).
+    static member Matmul64(a: ArrayView<float>, b: ArrayView<float>, c: ArrayView<float>, m: int, n: int, k: int, t: int) =
+        let tx = Group.IdxX
+        let ty = Group.IdxY
+        let col = Grid.IdxX * t + tx
+        let row = Grid.IdxY * t + ty
+        let z = Grid.IdxZ
+        let shared = SharedMemory.GetDynamic<float>()
+        let sa = shared.SubView(0, t * t)
+        let sb = shared.SubView(t * t, t * t)
+        let mutable acc = 0.0
+        for tile in 0 .. (k + t - 1) / t - 1 do
+            let ac = tile * t + tx
+            sa.[ty * t + tx] <- if row < m && ac < k then a.[(z * m + row) * k + ac] else 0.0
+            let br = tile * t + ty
+            sb.[ty * t + tx] <- if br < k && col < n then b.[(z * k + br) * n + col] else 0.0
+            Group.Barrier()
+            for q in 0 .. t - 1 do acc <- acc + sa.[ty * t + q] * sb.[q * t + tx]
+            Group.Barrier()
+        if row < m && col < n then c.[(z * m + row) * n + col] <- acc

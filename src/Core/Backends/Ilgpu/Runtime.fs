@@ -1,0 +1,142 @@
+namespace Hybrid.Core.Backends.Ilgpu
+
+open System
+open System.Collections.Generic
+open System.Reflection
+open ILGPU
+open ILGPU.Runtime
+open ILGPU.Runtime.Cuda
+open ILGPU.Runtime.OpenCL
+open ILGPU.Runtime.CPU
+open ILGPU.Algorithms
+open Hybrid.Core
+
+/// Device buffers of one accelerator, reused by (element type, length): a freed buffer goes back to its
+/// stack and the next request of the same size takes it instead of allocating (ILGPU #840: allocation
+/// dominating the time). Thread-safe: buffers come back from finalizers too.
+type BufferPool(accelerator: Accelerator) =
+    let free = Dictionary<struct (Type * int64), Stack<MemoryBuffer>>()
+    // Rented buffers stay rooted here: otherwise a tensor's storage and its MemoryBuffer become unreachable
+    // together, ILGPU's finalizer frees the memory, and ours would park a dead buffer for reuse.
+    let rented = HashSet<MemoryBuffer>(HashIdentity.Reference)
+    let gate = obj ()
+    let mutable allocations = 0L
+    /// Device allocations made so far (a pool hit does not count).
+    member _.Allocations = allocations
+    /// Buffers currently held by tensors.
+    member _.Rented = lock gate (fun () -> rented.Count)
+    /// Buffers currently parked in the pool.
+    member _.Parked = lock gate (fun () -> free.Values |> Seq.sumBy (fun s -> s.Count))
+    /// A buffer of n elements of 'T (contents undefined): from the pool if one is parked, else allocated.
+    member _.Rent<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType>(n: int64) : MemoryBuffer1D<'T, Stride1D.Dense> =
+        let key = struct (typeof<'T>, n)
+        let parked =
+            lock gate (fun () ->
+                match free.TryGetValue key with
+                | true, s when s.Count > 0 -> s.Pop()
+                | _ -> null)
+        let b =
+            match parked with
+            | null ->
+                allocations <- allocations + 1L
+                accelerator.Allocate1D<'T>(max 1L n)
+            | b -> b :?> MemoryBuffer1D<'T, Stride1D.Dense>
+        lock gate (fun () -> rented.Add b |> ignore)
+        b
+    /// Give a buffer back for reuse (its length is the key; n is the logical length it was rented with).
+    member _.Return(b: MemoryBuffer, elementType: Type, n: int64) =
+        let key = struct (elementType, n)
+        lock gate (fun () ->
+            rented.Remove b |> ignore
+            match free.TryGetValue key with
+            | true, s -> s.Push b
+            | _ -> let s = Stack<MemoryBuffer>() in s.Push b; free.[key] <- s)
+
+/// One ILGPU accelerator as the backend sees it: the accelerator, its buffer pool, and its kernels, each
+/// compiled once and cached as a typed launcher (ILGPU #192: never load inside a loop).
+type Gpu(device: Device, accelerator: Accelerator) =
+    let launchers = Dictionary<string, Delegate>()
+    let pool = BufferPool(accelerator)
+    let mutable blas: obj = null
+    /// The Hybrid device this accelerator serves.
+    member _.Device = device
+    /// The ILGPU accelerator.
+    member _.Accelerator = accelerator
+    /// Its buffer pool.
+    member _.Pool = pool
+    /// True on a CUDA accelerator (cuBLAS available).
+    member _.IsCuda = accelerator.AcceleratorType = AcceleratorType.Cuda
+    /// The accelerator's default stream (every launch and copy goes through it, so they stay ordered).
+    member _.Stream = accelerator.DefaultStream
+    /// The typed launcher of a static kernel method (generic ones instantiated at `typeArgs`), compiled on
+    /// first use and cached under `key`. Launchers take (stream, extent, args...).
+    member _.Launcher<'D when 'D :> Delegate>(key: string, owner: Type, name: string, typeArgs: Type[]) : 'D =
+        lock launchers (fun () ->
+            match launchers.TryGetValue key with
+            | true, d -> d :?> 'D
+            | _ ->
+                let mi = owner.GetMethod(name, BindingFlags.Public ||| BindingFlags.Static)
+                if isNull mi then invalidOp (sprintf "ilgpu: kernel %s.%s not found" owner.Name name)
+                let mi = if typeArgs.Length = 0 then mi else mi.MakeGenericMethod typeArgs
+                let d = accelerator.LoadAutoGroupedKernel(mi).CreateLauncherDelegate<'D>()
+                launchers.[key] <- d
+                d)
+    /// The typed launcher of an explicitly grouped kernel (shared memory, barriers): (stream, KernelConfig, args...).
+    member _.GroupedLauncher<'D when 'D :> Delegate>(key: string, owner: Type, name: string) : 'D =
+        lock launchers (fun () ->
+            match launchers.TryGetValue key with
+            | true, d -> d :?> 'D
+            | _ ->
+                let mi = owner.GetMethod(name, BindingFlags.Public ||| BindingFlags.Static)
+                if isNull mi then invalidOp (sprintf "ilgpu: kernel %s.%s not found" owner.Name name)
+                let d = accelerator.LoadKernel(mi).CreateLauncherDelegate<'D>()
+                launchers.[key] <- d
+                d)
+    /// cuBLAS on this accelerator (CUDA only), created once.
+    member _.CuBlas : CuBlas =
+        if accelerator.AcceleratorType <> AcceleratorType.Cuda then invalidOp (sprintf "cublas: %O is not a CUDA device" device)
+        lock launchers (fun () ->
+            if isNull blas then blas <- box (new CuBlas(accelerator :?> CudaAccelerator))
+            blas :?> CuBlas)
+    /// Wait for every queued kernel and copy.
+    member _.Synchronize() = accelerator.Synchronize()
+
+/// The one long-lived ILGPU context (ILGPU #190: recreating it made an autodiff library ~1000x slower)
+/// and the accelerators opened on it, one per device, on first use.
+module Runtime =
+    let private context =
+        lazy (Context.Create(fun b -> b.Default().EnableAlgorithms() |> ignore))
+    let private opened = Dictionary<string, Gpu>()
+
+    /// The shared context.
+    let Context () = context.Value
+
+    /// CUDA devices ILGPU sees.
+    let cudaCount () = try context.Value.GetCudaDevices().Count with _ -> 0
+    /// OpenCL devices ILGPU accepts (PoCL's CPU device is not one of them).
+    let openClCount () = try context.Value.GetCLDevices().Count with _ -> 0
+
+    let private create (device: Device) : Accelerator =
+        let ctx = context.Value
+        match device with
+        | Ilgpu ("cuda", i) ->
+            let n = cudaCount ()
+            if i < 0 || i >= n then invalidArg "device" (sprintf "device %O: %d CUDA device(s) present (expected an index below %d)" device n n)
+            ctx.GetCudaDevice(i).CreateAccelerator(ctx) :> Accelerator
+        | Ilgpu ("opencl", i) ->
+            let n = openClCount ()
+            if i < 0 || i >= n then invalidArg "device" (sprintf "device %O: %d OpenCL device(s) ILGPU accepts (expected an index below %d)" device n n)
+            ctx.GetCLDevice(i).CreateAccelerator(ctx) :> Accelerator
+        | Ilgpu ("ilgpu-cpu", 0) -> ctx.CreateCPUAccelerator(0) :> Accelerator
+        | d -> invalidArg "device" (sprintf "device %O is not an ILGPU device (expected cuda:N, opencl:N or ilgpu-cpu)" d)
+
+    /// The accelerator of an ILGPU device, opened once and kept for the process's life.
+    let gpu (device: Device) : Gpu =
+        let key = string device
+        lock opened (fun () ->
+            match opened.TryGetValue key with
+            | true, g -> g
+            | _ ->
+                let g = Gpu(device, create device)
+                opened.[key] <- g
+                g)
