@@ -30,6 +30,20 @@ public sealed class Parameter : Tensor
         SetData(value.Core);
     }
 
+    /// <summary>Let the parameter stand for another (possibly recorded) tensor until the returned scope ends:
+    /// the exact-Hessian Newton step evaluates the model at a differentiable view of one flat vector.</summary>
+    internal IDisposable StandIn(CoreTensor value)
+    {
+        var saved = Core;
+        Core = value;
+        return new Restore(() => Core = saved);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
+
     internal void SetData(CoreTensor value)
     {
         if (!value.Shape.AsSpan().SequenceEqual(Core.Shape) || value.DType != Core.DType)

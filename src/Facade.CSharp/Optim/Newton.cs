@@ -11,7 +11,8 @@ namespace Hybrid.Optim;
 /// differences of the closure's gradients (2n closure calls for n parameters: small models only); the core solves
 /// (H + μI)d = −∇L with the smallest Levenberg damping μ ∈ {0, μ₀, 10μ₀, …} that makes H + μI positive definite, then
 /// backtracks t ← ρt from t = lr until the Armijo condition L(θ + td) ≤ L(θ) + c₁t∇Lᵀd holds. Options: "lr", "rho",
-/// "c1", "maxBacktracks", "muInit", "hessianEps".
+/// "c1", "maxBacktracks", "muInit", "hessianEps". <see cref="StepExact"/> takes the exact Hessian from the tape instead
+/// (double backward), given a loss function that does not call Backward.
 /// </summary>
 public sealed class Newton : FlatOptimizer
 {
@@ -74,6 +75,45 @@ public sealed class Newton : FlatOptimizer
         _iter = s.Iter;
         _mu = s.Mu;
         return first.Value;
+    }
+
+    /// <summary>
+    /// One damped Newton step with the exact Hessian from the tape (double backward), for losses that can be
+    /// differentiated twice. <paramref name="loss"/> computes the loss from the current parameters and returns it
+    /// WITHOUT calling Backward (the optimizer differentiates it itself, with create-graph).
+    /// </summary>
+    /// <param name="loss">Computes and returns the scalar loss; must not call Backward.</param>
+    /// <returns>The loss at the parameters the step started from.</returns>
+    public Tensor StepExact(Func<Tensor> loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss, nameof(loss));
+        Validate(Group);
+        var hyper = Hyper(Group);
+        var ps = Group.Params;
+        var dtype = ps[0].Core.DType;
+        // L as a function of one flat vector: each parameter stands in for its (differentiable) slice of x
+        Hybrid.Core.Tensor F(Hybrid.Core.Tensor x)
+        {
+            var scopes = new List<IDisposable>();
+            int o = 0;
+            foreach (var p in ps)
+            {
+                var n = (int)p.Numel;
+                var piece = Hybrid.Core.Reshaping.reshape(p.Core.Shape, Hybrid.Core.Reshaping.narrow(0, o, n, x));
+                scopes.Add(p.StandIn(piece.DType.Equals(p.Core.DType) ? piece : Hybrid.Core.Pointwise.cast(p.Core.DType, piece)));
+                o += n;
+            }
+            try { return loss().Core; }
+            finally { for (int i = scopes.Count - 1; i >= 0; i--) scopes[i].Dispose(); }
+        }
+        var f = FSharpFunc<Hybrid.Core.Tensor, Hybrid.Core.Tensor>.FromConverter(F);
+        var obj = ObjectiveModule.ofTensorFn(Hybrid.Core.DType.Float64, Dim, f);
+        var s0 = CoreNewton.init(obj, Hybrid.Core.Create.ofFloat64(Gather(), new[] { Dim }));
+        var s = CoreNewton.step(hyper, f, obj, new NewtonState(s0.X, s0.Value, s0.Grad, _mu, (int)_iter));
+        Scatter(s.X);
+        _iter = s.Iter;
+        _mu = s.Mu;
+        return Tensor.Scalar(s0.Value, DType.Float64);
     }
 
     // H[:, j] ≈ (∇L(x + hⱼeⱼ) − ∇L(x − hⱼeⱼ)) / 2hⱼ, then symmetrized
