@@ -68,14 +68,17 @@ train.SetAction(parse =>
     if (resumeDir is null) cfg.Save(Path.Combine(runDir, "config.json"));
     using var cts = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("stopping after the current batch..."); };
-    var trainer = new Trainer(cfg, runDir, Console.WriteLine);
+    // on a terminal the progress bar owns the screen: lines go through Spectre so they print above it
+    var live = !Console.IsOutputRedirected;
+    Action<string> say = live ? line => AnsiConsole.WriteLine(line) : Console.WriteLine;
+    var trainer = new Trainer(cfg, runDir, say);
     if (parse.GetValue(stopAfter) is long stopAt) trainer.OnStep = s => { if (s >= stopAt) cts.Cancel(); };
     Console.WriteLine($"run {runDir}: {cfg.Model}, {cfg.Optimizer} lr {cfg.EffectiveLr}, batch {cfg.BatchSize}, {cfg.Epochs} epochs, scheduler {cfg.Scheduler}");
     trainer.OnEpoch = (ep, trainLoss, trainAcc, valLoss, testAcc, lrNow, secs) =>
-        Console.WriteLine($"epoch {ep + 1,3}/{cfg.Epochs}  train loss {trainLoss:F4}  train acc {trainAcc:F4}  val loss {valLoss:F4}  test acc {testAcc:F4}  lr {lrNow:G4}  {secs:F1} s");
+        say($"epoch {ep + 1,3}/{cfg.Epochs}  train loss {trainLoss:F4}  train acc {trainAcc:F4}  val loss {valLoss:F4}  test acc {testAcc:F4}  lr {lrNow:G4}  {secs:F1} s");
     try
     {
-        if (Console.IsOutputRedirected)
+        if (!live)
         {
             trainer.OnBatch = (ep, b, nb, loss, acc, lrNow, rate) =>
                 Console.WriteLine($"  epoch {ep + 1} batch {b}/{nb}  loss {loss:F4}  acc {acc:F4}  lr {lrNow:G4}  {rate:F0} samples/s");
