@@ -5,12 +5,14 @@ cd "$(dirname "$0")/.."
 need=()
 [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || need+=(libopenblas0-pthread)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+# the independent TensorBoard reader of tests/Properties/golden/check_tfevents.py
+/usr/bin/python3 -c "import google.protobuf" 2>/dev/null || need+=(python3-protobuf)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) \
-      || echo "setup: could not install ${need[*]}; the managed matmul and the embedded data sample will be used" >&2
+      || echo "setup: could not install ${need[*]}; the managed matmul and the embedded data sample will be used, the TensorBoard interop tests skipped" >&2
   else
-    echo "setup: ${need[*]} missing and not root; the managed matmul and the embedded data sample will be used" >&2
+    echo "setup: ${need[*]} missing and not root; the managed matmul and the embedded data sample will be used, the TensorBoard interop tests skipped" >&2
   fi
 fi
 dotnet tool restore >/dev/null
