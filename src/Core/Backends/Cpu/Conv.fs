@@ -57,53 +57,47 @@ module Conv =
 
     // ---- gemm with transposes
 
-    /// C[m,n] (+)= op(A)[m,k] · op(B)[k,n] on contiguous row-major blocks (op = transpose where asked):
-    /// OpenBLAS where loaded, else a managed loop (axpy rows for op(B) = B, dot products for op(B) = Bᵀ).
+    /// C[m,n] = op(A)[m,k] · op(B)[k,n] on contiguous row-major blocks (op = transpose where asked), overwriting c:
+    /// OpenBLAS where loaded (threaded inside: call it from one thread), else the managed packed kernel
+    /// (parallel inside; it accumulates, so c is cleared first).
     let private gemmT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (transA: bool) (transB: bool) (m: int) (n: int) (k: int)
-        (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (accumulate: bool) (c: 'T[]) (cOff: int) =
-        let lda = if transA then m else k
-        let ldb = if transB then k else n
-        if m > 0 && n > 0 && k > 0 then
-            if Blas.available.Value && typeof<'T> = typeof<float32> then
-                Blas.sgemm transA transB m n k 1.0f (ReadOnlySpan(box a :?> float32[], aOff, m * k)) lda
-                    (ReadOnlySpan(box b :?> float32[], bOff, k * n)) ldb (if accumulate then 1.0f else 0.0f)
-                    (Span(box c :?> float32[], cOff, m * n)) n
-            elif Blas.available.Value && typeof<'T> = typeof<float> then
-                Blas.dgemm transA transB m n k 1.0 (ReadOnlySpan(box a :?> float[], aOff, m * k)) lda
-                    (ReadOnlySpan(box b :?> float[], bOff, k * n)) ldb (if accumulate then 1.0 else 0.0)
-                    (Span(box c :?> float[], cOff, m * n)) n
-            else
-                if not accumulate then Array.Clear(c, cOff, m * n)
-                for i in 0 .. m - 1 do
-                    let row = Span<'T>(c, cOff + i * n, n)
-                    if transB then
-                        // C[i,j] += Σ_p A[i,p] B[j,p]
-                        let ai = ReadOnlySpan<'T>(a, aOff + i * k, k)
-                        for j in 0 .. n - 1 do
-                            row.[j] <- row.[j] + TensorPrimitives.Dot(ai, ReadOnlySpan<'T>(b, bOff + j * k, k))
-                    else
-                        // C[i,:] += Σ_p op(A)[i,p] B[p,:]
-                        for p in 0 .. k - 1 do
-                            let aip = if transA then a.[aOff + p * m + i] else a.[aOff + i * k + p]
-                            if Kernels.ne aip 'T.Zero then
-                                TensorPrimitives.MultiplyAdd(ReadOnlySpan<'T>(b, bOff + p * n, n), aip, Kernels.ro row, row)
-        elif not accumulate && m > 0 && n > 0 then Array.Clear(c, cOff, m * n)
+        (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) =
+        if m > 0 && n > 0 then
+            if not Blas.available.Value || k = 0 then Span<'T>(c, cOff, m * n).Clear()
+            if k > 0 then Matmul.gemmT transA transB a aOff b bOff c cOff m n k
 
-    // ---- im2col / col2im
+    // ---- scratch
 
-    /// col[(c,kh,kw), (oh,ow)] = x[c, oh·sH − pH + kh·dH, ow·sW − pW + kw·dW] (0 outside), for the Cg
-    /// channels of one group of one sample starting at xOff. Rows are filled with whole-row copies
-    /// where the stride is 1; only the padded borders are zeroed.
+    /// Reusable scratch arrays, one per slot and element type: the column matrices of a training step
+    /// (MBs each) are taken and given back instead of allocated per op. A slot taken by another thread
+    /// meanwhile just yields a fresh array.
+    type private Scratch<'T>() =
+        static let slots: 'T[][] = Array.zeroCreate 4
+        /// An array of at least n elements (contents unspecified).
+        static member Take(slot: int, n: int) : 'T[] =
+            let a = Threading.Interlocked.Exchange(&slots.[slot], null)
+            if isNull a || a.Length < n then Array.zeroCreate n else a
+        /// Hand an array back to its slot.
+        static member Give(slot: int, a: 'T[]) = Threading.Volatile.Write(&slots.[slot], a)
+
+    let [<Literal>] private ColSlot = 0
+    let [<Literal>] private GemmSlot = 1
+
+    // ---- im2col / col2im over the whole batch
+
+    /// col[(c,kh,kw), colOff + (oh,ow)] = x[c, oh·sH − pH + kh·dH, ow·sW − pW + kw·dW] (0 outside), for the Cg
+    /// channels of one group of one sample starting at xOff; rows of col are `ld` long (N·L for the batch
+    /// matrix, the sample's block at colOff = n·L). Stride-1 rows are whole-row copies; only borders are zeroed.
     let private im2col<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (x: 'T[]) (xOff: int) (g: Geo) (col: 'T[]) =
+        (x: 'T[]) (xOff: int) (g: Geo) (col: 'T[]) (colOff: int) (ld: int) =
         let hw = g.H * g.W
         for c in 0 .. g.Cg - 1 do
             for kh in 0 .. g.KH - 1 do
                 let offH = kh * g.DH - g.PH
                 let struct (ohLo, ohHi) = validRange offH g.SH g.H g.Ho
                 for kw in 0 .. g.KW - 1 do
-                    let row = ((c * g.KH + kh) * g.KW + kw) * g.L
+                    let row = ((c * g.KH + kh) * g.KW + kw) * ld + colOff
                     let offW = kw * g.DW - g.PW
                     let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
                     // spans, not Array.Copy/Clear: the rows are short and Array's per-call checks dominate
@@ -120,16 +114,16 @@ module Conv =
                             for ow in owLo .. owHi - 1 do
                                 col.[dst + ow] <- x.[src + ow * g.SW]
 
-    /// The adjoint of im2col: x[c, ih, iw] += col[(c,kh,kw), (oh,ow)] over every pair that im2col reads.
+    /// The adjoint of im2col: x[c, ih, iw] += col[(c,kh,kw), colOff + (oh,ow)] over every pair that im2col reads.
     let private col2im<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (col: 'T[]) (g: Geo) (x: 'T[]) (xOff: int) =
+        (col: 'T[]) (colOff: int) (ld: int) (g: Geo) (x: 'T[]) (xOff: int) =
         let hw = g.H * g.W
         for c in 0 .. g.Cg - 1 do
             for kh in 0 .. g.KH - 1 do
                 let offH = kh * g.DH - g.PH
                 let struct (ohLo, ohHi) = validRange offH g.SH g.H g.Ho
                 for kw in 0 .. g.KW - 1 do
-                    let row = ((c * g.KH + kh) * g.KW + kw) * g.L
+                    let row = ((c * g.KH + kh) * g.KW + kw) * ld + colOff
                     let offW = kw * g.DW - g.PW
                     let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
                     for oh in ohLo .. ohHi - 1 do
@@ -142,81 +136,94 @@ module Conv =
                             for ow in owLo .. owHi - 1 do
                                 x.[dst + ow * g.SW] <- x.[dst + ow * g.SW] + col.[srcCol + ow]
 
-    /// A scratch column buffer of n elements from the shared pool (null when none is needed); im2col and
-    /// the gemms overwrite every element they read, so it need not be cleared.
-    let private rent<'T> (needed: bool) (n: int) : 'T[] = if needed then ArrayPool<'T>.Shared.Rent n else null
-    let private giveBack<'T> (a: 'T[]) = if not (isNull a) then ArrayPool<'T>.Shared.Return a
+    /// Samples per parallel chunk for a pass that moves `perSample` elements of each sample.
+    let private minSamples (perSample: int) = max 1 (Par.grain / max 1 perSample)
 
-    /// Samples per parallel chunk: enough work (≈ Og·K·L multiply-adds each) to pay for a thread hand-off.
-    let private minSamples (g: Geo) = max 1 (Par.grain / max 1 (g.O * g.K * g.L))
+    /// The batch column matrix [K, N·L] of group gi: x itself where a 1×1 kernel reads it as is (one sample,
+    /// or one channel), else im2col of every sample into a scratch array (parallel over the batch).
+    let private columns<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (g: Geo) (gi: int) : struct ('T[] * int * bool) =
+        if g.Pointwise && (g.N = 1 || g.C = 1) then struct (x, gi * g.Cg * g.H * g.W, false)
+        else
+            let nl = g.N * g.L
+            let col = Scratch<'T>.Take(ColSlot, g.K * nl)
+            Par.chunks g.N (minSamples (g.K * g.L)) (fun s e ->
+                for n in s .. e - 1 do
+                    im2col x ((n * g.C + gi * g.Cg) * g.H * g.W) g col (n * g.L) nl)
+            struct (col, 0, true)
+
+    /// z[o, n·L + l] = y[n, gi·Og + o, l]: group gi of an NCHW gradient as the gemm's [Og, N·L] operand
+    /// (y itself when there is one sample).
+    let private gatherRows<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (y: 'T[]) (g: Geo) (gi: int) : struct ('T[] * int * bool) =
+        if g.N = 1 then struct (y, gi * g.Og * g.L, false)
+        else
+            let nl = g.N * g.L
+            let z = Scratch<'T>.Take(GemmSlot, g.Og * nl)
+            Par.chunks g.N (minSamples (g.Og * g.L)) (fun s e ->
+                for n in s .. e - 1 do
+                    for o in 0 .. g.Og - 1 do
+                        ReadOnlySpan<'T>(y, (n * g.O + gi * g.Og + o) * g.L, g.L).CopyTo(Span<'T>(z, o * nl + n * g.L, g.L)))
+            struct (z, 0, true)
 
     // ---- convolution
 
-    /// y[n, o] = Σ_{c,kh,kw} w[o, c, kh, kw] · x[n, g·Cg + c, oh·s − p + kh·d, ...]: per sample and group,
-    /// y_g [Og, L] = W_g [Og, K] · col [K, L]. Parallel over the batch, one pooled column buffer per chunk.
+    /// y[n, o] = Σ_{c,kh,kw} w[o, c, kh, kw] · x[n, g·Cg + c, oh·s − p + kh·d, ...]: per group, one gemm over
+    /// the whole batch, Y_g [Og, N·L] = W_g [Og, K] · col [K, N·L], then scattered to NCHW.
     let conv2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] =
         let g = geo xShape wShape spec
+        let nl = g.N * g.L
         let y = Array.zeroCreate<'T> (g.N * g.O * g.L)
-        Par.chunks g.N (minSamples g) (fun s e ->
-            let col = rent<'T> (not g.Pointwise) (g.K * g.L)
-            for n in s .. e - 1 do
-                for gi in 0 .. g.G - 1 do
-                    let xOff = (n * g.C + gi * g.Cg) * g.H * g.W
-                    let yOff = (n * g.O + gi * g.Og) * g.L
-                    if g.Pointwise then
-                        gemmT false false g.Og g.L g.K w (gi * g.Og * g.K) x xOff false y yOff
-                    else
-                        im2col x xOff g col
-                        gemmT false false g.Og g.L g.K w (gi * g.Og * g.K) col 0 false y yOff
-            giveBack col)
+        for gi in 0 .. g.G - 1 do
+            let struct (col, colOff, scratch) = columns x g gi
+            if g.N = 1 then gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff y (gi * g.Og * g.L)
+            else
+                let z = Scratch<'T>.Take(GemmSlot, g.Og * nl)
+                gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff z 0
+                Par.chunks g.N (minSamples (g.Og * g.L)) (fun s e ->
+                    for n in s .. e - 1 do
+                        for o in 0 .. g.Og - 1 do
+                            ReadOnlySpan<'T>(z, o * nl + n * g.L, g.L).CopyTo(Span<'T>(y, (n * g.O + gi * g.Og + o) * g.L, g.L)))
+                Scratch<'T>.Give(GemmSlot, z)
+            if scratch then Scratch<'T>.Give(ColSlot, col)
         y, [| g.N; g.O; g.Ho; g.Wo |]
 
-    /// ∂L/∂x of conv2d: per sample and group, col = W_gᵀ [K, Og] · g_g [Og, L], then col2im.
+    /// ∂L/∂x of conv2d: per group, col [K, N·L] = W_gᵀ [K, Og] · G_g [Og, N·L] (one gemm), then col2im
+    /// sample by sample (parallel over the batch).
     let conv2dBackwardInput<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (g: 'T[]) (gShape: int[]) (w: 'T[]) (wShape: int[]) (inputShape: int[]) (spec: Conv2dSpec) : 'T[] =
         ignore gShape
         let geo = geo inputShape wShape spec
+        let nl = geo.N * geo.L
         let gx = Array.zeroCreate<'T> (Shape.numel inputShape)
-        Par.chunks geo.N (minSamples geo) (fun s e ->
-            let col = rent<'T> (not geo.Pointwise) (geo.K * geo.L)
-            for n in s .. e - 1 do
-                for gi in 0 .. geo.G - 1 do
-                    let xOff = (n * geo.C + gi * geo.Cg) * geo.H * geo.W
-                    let gOff = (n * geo.O + gi * geo.Og) * geo.L
-                    if geo.Pointwise then
-                        gemmT true false geo.K geo.L geo.Og w (gi * geo.Og * geo.K) g gOff false gx xOff
-                    else
-                        gemmT true false geo.K geo.L geo.Og w (gi * geo.Og * geo.K) g gOff false col 0
-                        col2im col geo gx xOff
-            giveBack col)
+        for gi in 0 .. geo.G - 1 do
+            let struct (gg, ggOff, ggScratch) = gatherRows g geo gi
+            if geo.Pointwise && (geo.N = 1 || geo.C = 1) then
+                gemmT true false geo.K nl geo.Og w (gi * geo.Og * geo.K) gg ggOff gx (gi * geo.Cg * geo.H * geo.W)
+            else
+                let col = Scratch<'T>.Take(ColSlot, geo.K * nl)
+                gemmT true false geo.K nl geo.Og w (gi * geo.Og * geo.K) gg ggOff col 0
+                Par.chunks geo.N (minSamples (geo.K * geo.L)) (fun s e ->
+                    for n in s .. e - 1 do
+                        col2im col (n * geo.L) nl geo gx ((n * geo.C + gi * geo.Cg) * geo.H * geo.W))
+                Scratch<'T>.Give(ColSlot, col)
+            if ggScratch then Scratch<'T>.Give(GemmSlot, gg)
         gx
 
-    /// ∂L/∂w of conv2d: Σ_n g_g [Og, L] · colᵀ [L, K]. Each chunk of the batch sums into its own
-    /// partial weight gradient; the partials are added at the end.
+    /// ∂L/∂w of conv2d: per group, one gemm over the whole batch, ∂W_g [Og, K] = G_g [Og, N·L] · colᵀ [N·L, K].
     let conv2dBackwardWeight<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (g: 'T[]) (gShape: int[]) (x: 'T[]) (xShape: int[]) (weightShape: int[]) (spec: Conv2dSpec) : 'T[] =
         ignore gShape
         let geo = geo xShape weightShape spec
+        let nl = geo.N * geo.L
         let gw = Array.zeroCreate<'T> (Shape.numel weightShape)
-        let sync = obj ()
-        Par.chunks geo.N (minSamples geo) (fun s e ->
-            let col = rent<'T> (not geo.Pointwise) (geo.K * geo.L)
-            let part = ArrayPool<'T>.Shared.Rent gw.Length
-            Array.Clear(part, 0, gw.Length)
-            for n in s .. e - 1 do
-                for gi in 0 .. geo.G - 1 do
-                    let xOff = (n * geo.C + gi * geo.Cg) * geo.H * geo.W
-                    let gOff = (n * geo.O + gi * geo.Og) * geo.L
-                    let wOff = gi * geo.Og * geo.K
-                    if geo.Pointwise then
-                        gemmT false true geo.Og geo.K geo.L g gOff x xOff true part wOff
-                    else
-                        im2col x xOff geo col
-                        gemmT false true geo.Og geo.K geo.L g gOff col 0 true part wOff
-            lock sync (fun () -> TensorPrimitives.Add(ReadOnlySpan<'T>(gw), ReadOnlySpan<'T>(part, 0, gw.Length), Span<'T>(gw)))
-            giveBack part
-            giveBack col)
+        for gi in 0 .. geo.G - 1 do
+            let struct (gg, ggOff, ggScratch) = gatherRows g geo gi
+            let struct (col, colOff, colScratch) = columns x geo gi
+            gemmT false true geo.Og geo.K nl gg ggOff col colOff gw (gi * geo.Og * geo.K)
+            if colScratch then Scratch<'T>.Give(ColSlot, col)
+            if ggScratch then Scratch<'T>.Give(GemmSlot, gg)
         gw
 
     // ---- pooling

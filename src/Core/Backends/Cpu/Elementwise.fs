@@ -87,7 +87,16 @@ module Kernels =
             TensorPrimitives.Max(x, cast<'T> lo, y)
             TensorPrimitives.Min(ro y, cast<'T> hi, y)
         | Sign -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (float ('T.Sign x.[i]))
-        | Positive -> for i in 0 .. x.Length - 1 do y.[i] <- (if gt x.[i] 'T.Zero then 'T.One else 'T.Zero)
+        | Positive ->
+            // [x > 0] a vector at a time (NaN compares false: 0), the tail element by element
+            let w = Vector<'T>.Count
+            let mutable i = 0
+            while i + w <= x.Length do
+                Vector.ConditionalSelect(Vector.GreaterThan(Vector<'T>(x.Slice i), Vector<'T>.Zero), Vector<'T>.One, Vector<'T>.Zero).CopyTo(y.Slice i)
+                i <- i + w
+            while i < x.Length do
+                y.[i] <- (if gt x.[i] 'T.Zero then 'T.One else 'T.Zero)
+                i <- i + 1
         | Erf -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (erf (toF x.[i]))
         | Softplus ->
             // softplus(x) = max(x,0) + log1p(exp(-|x|)), stable for large |x|
