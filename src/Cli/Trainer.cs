@@ -69,6 +69,13 @@ internal sealed class Trainer
         _ => throw new ArgumentException($"train: unknown scheduler '{_cfg.Scheduler}'"),
     };
 
+    // the best validation loss starts at +Infinity (and is NaN-free only with a validation split)
+    private static readonly JsonSerializerOptions ProgressJson = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
     private static string CheckpointDir(string runDir) => Path.Combine(runDir, "checkpoint");
 
     /// <summary>Runs (or continues) training; returns the final test accuracy.</summary>
@@ -99,7 +106,7 @@ internal sealed class Trainer
         var ckpt = CheckpointDir(_runDir);
         if (resume)
         {
-            progress = JsonSerializer.Deserialize<Progress>(File.ReadAllText(Path.Combine(ckpt, "progress.json")))!;
+            progress = JsonSerializer.Deserialize<Progress>(File.ReadAllText(Path.Combine(ckpt, "progress.json")), ProgressJson)!;
             model.Load(Path.Combine(ckpt, "model.safetensors"));
             // schedulers are deterministic in their inputs: replay them, then restore the optimizer's exact state
             ReplayScheduler(scheduler, progress);
@@ -252,7 +259,7 @@ internal sealed class Trainer
         Directory.CreateDirectory(dir);
         model.Save(Path.Combine(dir, "model.safetensors"));
         optimizer.Save(Path.Combine(dir, "optimizer.safetensors"));
-        File.WriteAllText(Path.Combine(dir, "progress.json"), JsonSerializer.Serialize(progress, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(dir, "progress.json"), JsonSerializer.Serialize(progress, ProgressJson));
     }
 
     /// <summary>Training and validation indices: a fixed permutation (independent of the run's seed) of the first Limit images.</summary>

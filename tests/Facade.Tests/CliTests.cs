@@ -120,6 +120,17 @@ public class CliTests
     }
 
     [Fact]
+    public void ARunWithoutValidationSplitResumesToo()
+    {
+        var runs = TempDir();
+        var (c1, o1, e1) = RunHybrid(Quick(runs, "noval", "--val-split", "0", "--stop-after", "20"));
+        Assert.True(c1 == 0, e1 + o1);
+        var (c2, o2, e2) = RunHybrid("train", "--resume", Path.Combine(runs, "noval"));
+        Assert.True(c2 == 0, e2 + o2);
+        Assert.Contains("epoch   2/2", o2);
+    }
+
+    [Fact]
     public void OptimizeMinimisesRosenbrockWithBfgs()
     {
         var (code, output, err) = RunHybrid("optimize", "--function", "rosenbrock", "--optimizer", "bfgs", "--steps", "100");
