@@ -187,8 +187,9 @@ type K =
 
     // ---- matmul: t×t tiles staged in dynamic shared memory (2·t² elements); grid (⌈n/t⌉, ⌈m/t⌉, batch),
     // groups of t×t (t = 16 on a GPU; 4 on ILGPU's CPU accelerator, whose groups hold at most 16 threads)
-    /// c[z] = a[z] · b[z] for [batch, m, k] x [batch, k, n] (explicitly grouped).
-    static member Matmul32(a: ArrayView<float32>, b: ArrayView<float32>, c: ArrayView<float32>, m: int, n: int, k: int, t: int) =
+    /// c[z] = op(a[z]) · op(b[z]) for op(a) [batch, m, k], op(b) [batch, k, n]; op transposes the stored
+    /// matrix in place (a stored [k, m] when ta = 1, b stored [n, k] when tb = 1). Explicitly grouped.
+    static member Matmul32(a: ArrayView<float32>, b: ArrayView<float32>, c: ArrayView<float32>, m: int, n: int, k: int, t: int, ta: int, tb: int) =
         let tx = Group.IdxX
         let ty = Group.IdxY
         let col = Grid.IdxX * t + tx
@@ -200,15 +201,16 @@ type K =
         let mutable acc = 0.0f
         for tile in 0 .. (k + t - 1) / t - 1 do
             let ac = tile * t + tx
-            sa.[ty * t + tx] <- if row < m && ac < k then a.[(z * m + row) * k + ac] else 0.0f
+            sa.[ty * t + tx] <- if row < m && ac < k then a.[z * m * k + (if ta = 1 then ac * m + row else row * k + ac)] else 0.0f
             let br = tile * t + ty
-            sb.[ty * t + tx] <- if br < k && col < n then b.[(z * k + br) * n + col] else 0.0f
+            sb.[ty * t + tx] <- if br < k && col < n then b.[z * k * n + (if tb = 1 then col * k + br else br * n + col)] else 0.0f
             Group.Barrier()
             for q in 0 .. t - 1 do acc <- acc + sa.[ty * t + q] * sb.[q * t + tx]
             Group.Barrier()
         if row < m && col < n then c.[(z * m + row) * n + col] <- acc
-    /// c[z] = a[z] · b[z] for [batch, m, k] x [batch, k, n] (explicitly grouped).
-    static member Matmul64(a: ArrayView<float>, b: ArrayView<float>, c: ArrayView<float>, m: int, n: int, k: int, t: int) =
+    /// c[z] = op(a[z]) · op(b[z]) for op(a) [batch, m, k], op(b) [batch, k, n]; op transposes the stored
+    /// matrix in place (a stored [k, m] when ta = 1, b stored [n, k] when tb = 1). Explicitly grouped.
+    static member Matmul64(a: ArrayView<float>, b: ArrayView<float>, c: ArrayView<float>, m: int, n: int, k: int, t: int, ta: int, tb: int) =
         let tx = Group.IdxX
         let ty = Group.IdxY
         let col = Grid.IdxX * t + tx
@@ -220,9 +222,9 @@ type K =
         let mutable acc = 0.0
         for tile in 0 .. (k + t - 1) / t - 1 do
             let ac = tile * t + tx
-            sa.[ty * t + tx] <- if row < m && ac < k then a.[(z * m + row) * k + ac] else 0.0
+            sa.[ty * t + tx] <- if row < m && ac < k then a.[z * m * k + (if ta = 1 then ac * m + row else row * k + ac)] else 0.0
             let br = tile * t + ty
-            sb.[ty * t + tx] <- if br < k && col < n then b.[(z * k + br) * n + col] else 0.0
+            sb.[ty * t + tx] <- if br < k && col < n then b.[z * k * n + (if tb = 1 then col * k + br else br * n + col)] else 0.0
             Group.Barrier()
             for q in 0 .. t - 1 do acc <- acc + sa.[ty * t + q] * sb.[q * t + tx]
             Group.Barrier()
