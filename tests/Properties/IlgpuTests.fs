@@ -93,6 +93,27 @@ let ``where, sums, extremes and softmax on ilgpu-cpu equal the cpu's`` () =
             agree (sprintf "log_softmax %d" d) (x.LogSoftmax d) ((up x).LogSoftmax d)
 
 [<Fact>]
+let ``tree reductions over large extents on ilgpu-cpu equal the cpu's`` () =
+    for dt in dtypes do
+        // 70 000 > one 16-thread group's segment of 512: two levels of partials; rows of 300 and 700 take one group each
+        let big = rawOf 17 dt [| 70000 |] 0.1 1.0
+        agree "sum of 70000" (big.SumDims([| 0 |], false)) ((up big).SumDims([| 0 |], false))
+        let x = rawOf 18 dt [| 3; 300; 2 |] -3.0 3.0
+        agree "sum over dims 1 (strided)" (x.SumDims([| 1 |], true)) ((up x).SumDims([| 1 |], true))
+        let rows = (rawOf 19 Float64 [| 4; 700 |] -3.0 3.0).Cast dt
+        // integer-valued rows: ties, so the first index must win across threads
+        let ties = cpu.FromFloat64(Array.init 2800 (fun i -> float ((i * 37) % 11)), [| 4; 700 |]).Cast dt
+        for r in [ rows; ties; x ] do
+            let d = 1
+            for isMax in [ true; false ] do
+                let v, i = r.ExtremeDim(isMax, d, false)
+                let v', i' = (up r).ExtremeDim(isMax, d, false)
+                agree "tree extreme values" v v'
+                Assert.Equal<int64[]>(i.ToInt64Array(), i'.ToInt64Array())
+            agree "tree softmax" (r.Softmax d) ((up r).Softmax d)
+            agree "tree log_softmax" (r.LogSoftmax d) ((up r).LogSoftmax d)
+
+[<Fact>]
 let ``matmul, batched and broadcast, on ilgpu-cpu equals the cpu's`` () =
     for dt in dtypes do
         for sa, sb in [ [| 17; 19 |], [| 19; 13 |]; [| 2; 1; 5; 7 |], [| 3; 7; 4 |]; [| 1; 3 |], [| 3; 1 |] ] do

@@ -57,6 +57,17 @@ module internal Dev =
             elif s.ElementType = typeof<float> then (view<float> s).MemSetToZero(gpu.Stream)
             else (view<int64> s).MemSetToZero(gpu.Stream)
 
+/// When reductions switch from one thread per output to a tree per output, and the tree's group size.
+module internal Reduction =
+    /// Extents below this are reduced by one thread per output (a group would sit mostly idle).
+    let treeMin = 64
+    /// Threads per reduction group: the largest power of two up to 256 the accelerator allows.
+    let groupSize (gpu: Gpu) =
+        let cap = min 256 gpu.Accelerator.MaxNumThreadsPerGroup
+        let mutable t = 1
+        while t * 2 <= cap do t <- t * 2
+        t
+
 /// Matrix products on dense device buffers: cuBLAS on CUDA, else the tiled shared-memory kernel.
 module internal Gemm =
     /// c [nb, m, n] = op(a_z) · op(b_z) for each z < nb, where a holds nb dense [m, k] matrices ([k, m] when ta)
@@ -342,11 +353,38 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         let y = Dev.allocOf gpu dtype rows
         if rows > 0 then
             if k = 0 then Dev.zero gpu y
-            else
+            elif k < Reduction.treeMin then
                 let ext = Index1D rows
                 match dtype with
                 | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int>>("SumRows32").Invoke(gpu.Stream, ext, x.V32, Dev.view y, k)
                 | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>>("SumRows64").Invoke(gpu.Stream, ext, x.V64, Dev.view y, k)
+            else
+                // tree: each row cut into p segments of `seg`, one group each, into float64 partials [rows, p];
+                // then the partials are summed the same way until one value per row is left
+                let nt = Reduction.groupSize gpu
+                let seg = nt * 32
+                let launch (name: string) = gpu.GroupedLauncher<'D>(name, typeof<K>, name)
+                let cfg groups = KernelConfig(Index1D groups, Index1D nt, SharedMemoryConfig.RequestDynamic<float>(nt))
+                let mutable len = k
+                let mutable p = (len + seg - 1) / seg
+                let mutable part = Dev.alloc<float> gpu (rows * p)
+                match dtype with
+                | Float32 -> (launch "SumSeg32" : Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), x.V32, Dev.view part, len, seg, p)
+                | _ -> (launch "SumSeg64" : Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), x.V64, Dev.view part, len, seg, p)
+                while p > 1 do
+                    len <- p
+                    p <- (len + seg - 1) / seg
+                    let next = Dev.alloc<float> gpu (rows * p)
+                    (launch "SumSeg64" : Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), Dev.view part, Dev.view next, len, seg, p)
+                    part.Release()
+                    part <- next
+                match dtype with
+                | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float32>>>("F64ToF32").Invoke(gpu.Stream, Index1D rows, Dev.view part, Dev.view y)
+                | _ ->
+                    let dst = Dev.view<float> y
+                    (Dev.view<float> part).CopyTo(gpu.Stream, &dst)
+                part.Release()
+        if not (obj.ReferenceEquals(x, t)) then x.Dispose()
         IlgpuRawTensor.Of(y, dtype, outShape)
     override t.ExtremeDim(isMax, dim, keepDim) =
         t.FloatsOnly (if isMax then "max" else "min")
@@ -358,19 +396,33 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         if m > 0 then
             let ext = Index1D m
             let flag = if isMax then 1 else 0
-            match dtype with
-            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("Extreme32").Invoke(gpu.Stream, ext, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
-            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("Extreme64").Invoke(gpu.Stream, ext, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
+            if k < Reduction.treeMin then
+                match dtype with
+                | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("Extreme32").Invoke(gpu.Stream, ext, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
+                | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("Extreme64").Invoke(gpu.Stream, ext, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
+            else
+                let nt = Reduction.groupSize gpu
+                let cfg = KernelConfig(Index1D m, Index1D nt, SharedMemoryConfig.RequestDynamic<float>(2 * nt))
+                match dtype with
+                | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("ExtremeTree32", typeof<K>, "ExtremeTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
+                | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("ExtremeTree64", typeof<K>, "ExtremeTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
         IlgpuRawTensor.Of(v, dtype, s), IlgpuRawTensor.Of(ix, Int64, Array.copy s)
     member private t.SoftmaxOf(dim: int, log: int) : RawTensor =
         t.FloatsOnly (if log = 1 then "log_softmax" else "softmax")
         let outer, k, inner = Reduce.around shape dim
         let y = Dev.allocOf gpu dtype n
         if n > 0 then
-            let ext = Index1D (outer * inner)
-            match dtype with
-            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int, int, int>>("Softmax32").Invoke(gpu.Stream, ext, t.V32, Dev.view y, k, inner, log)
-            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>("Softmax64").Invoke(gpu.Stream, ext, t.V64, Dev.view y, k, inner, log)
+            if k < Reduction.treeMin then
+                let ext = Index1D (outer * inner)
+                match dtype with
+                | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int, int, int>>("Softmax32").Invoke(gpu.Stream, ext, t.V32, Dev.view y, k, inner, log)
+                | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>("Softmax64").Invoke(gpu.Stream, ext, t.V64, Dev.view y, k, inner, log)
+            else
+                let nt = Reduction.groupSize gpu
+                let cfg = KernelConfig(Index1D (outer * inner), Index1D nt, SharedMemoryConfig.RequestDynamic<float>(nt))
+                match dtype with
+                | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, int, int, int>>("SoftmaxTree32", typeof<K>, "SoftmaxTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view y, k, inner, log)
+                | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>>("SoftmaxTree64", typeof<K>, "SoftmaxTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view y, k, inner, log)
         IlgpuRawTensor.Of(y, dtype, shape)
     override t.Softmax dim = t.SoftmaxOf(dim, 0)
     override t.LogSoftmax dim = t.SoftmaxOf(dim, 1)
