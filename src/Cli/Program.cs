@@ -18,7 +18,7 @@ var weightDecay = Opt("--weight-decay", "weight decay passed to the optimizer", 
 var dropout = Opt("--dropout", "dropout probability before hidden linear layers", 0.0);
 var init = Opt("--init", string.Join(" | ", Models.Inits), "default");
 var seed = Opt("--seed", "seed of initialisation, shuffling, dropout and augmentation", 0);
-var device = Opt("--device", "cpu | cuda", "cpu");
+var device = Opt("--device", "cpu | cuda | cuda:N | ilgpu-cpu (ILGPU's CPU emulator: slow, for tests)", "cpu");
 var data = new Option<string?>("--data") { Description = "directory holding Fashion-MNIST (else $HYBRID_DATA, /usr/share/datasets/fashion-mnist, the embedded sample)" };
 var name = new Option<string?>("--name") { Description = "run name (default: model-optimizer-time)" };
 var runs = Opt("--runs", "directory of runs", "runs");

@@ -59,8 +59,24 @@ internal sealed record TrainConfig
         if (!(L1 >= 0)) Fail("l1", L1, ">= 0");
         if (!(L2 >= 0)) Fail("l2", L2, ">= 0");
         if (Limit is int n && n <= 0) Fail("limit", n, "a positive integer");
-        if (Device != "cpu")
-            throw new ArgumentException($"train: --device {Device} is not available (this build runs on cpu; the ILGPU backend is not wired into training yet)");
+        ValidateDevice();
+    }
+
+    /// <summary>cpu, cuda, cuda:N (a present CUDA device) or ilgpu-cpu (ILGPU's CPU emulator: slow, for tests).</summary>
+    private void ValidateDevice()
+    {
+        Hybrid.Core.Device d;
+        try { d = Hybrid.Core.Devices.parse(Device); }
+        catch (ArgumentException) { throw new ArgumentException($"train: --device {Device} is invalid (expected cpu|cuda|cuda:N|ilgpu-cpu)"); }
+        if (d.IsIlgpu && ((Hybrid.Core.Device.Ilgpu)d).kind == "opencl")
+            throw new ArgumentException($"train: --device {Device} is invalid (expected cpu|cuda|cuda:N|ilgpu-cpu)");
+        if (d.IsIlgpu && ((Hybrid.Core.Device.Ilgpu)d).kind == "cuda")
+        {
+            var n = Hybrid.Core.Backends.Ilgpu.Runtime.cudaCount();
+            var index = ((Hybrid.Core.Device.Ilgpu)d).index;
+            if (n == 0) throw new ArgumentException($"train: --device {Device}: no CUDA device found (ILGPU sees none on this machine; use --device cpu)");
+            if (index >= n) throw new ArgumentException($"train: --device {Device}: no CUDA device found at index {index} ({n} present: cuda:0..cuda:{n - 1})");
+        }
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };

@@ -100,6 +100,10 @@ internal sealed class Trainer
             FSharpOption<int[]>.Some(sampleShape), augment, FSharpOption<int[]>.Some(trainIdx)));
 
         var model = Models.Build(_cfg.Model, _cfg.Dropout, _cfg.Init, _cfg.Seed);
+        if (resume && _cfg.Device != "cpu")
+            throw new ArgumentException($"train: --resume of a run on --device {_cfg.Device} is not supported (optimizer checkpoints load on the cpu)");
+        // parameters move before the optimizer sees them: its fused step then runs on the device
+        model.To(_cfg.Device);
         var optimizer = MakeOptimizer(_cfg.Optimizer, model.Parameters(), _cfg.EffectiveLr, _cfg.WeightDecay);
         var scheduler = MakeScheduler(optimizer, loader.BatchCount);
         var progress = new Progress();
@@ -129,8 +133,8 @@ internal sealed class Trainer
                 if (b < progress.Batch) { b++; continue; }
                 // dropout masks depend only on (seed, epoch, batch), so a resumed run draws the same ones
                 Rng.ManualSeed(unchecked(_cfg.Seed * 1_000_003 + epoch * 10_007 + b));
-                var x = new Tensor(batch.Inputs);
-                var y = new Tensor(batch.Targets);
+                var x = new Tensor(batch.Inputs).To(_cfg.Device);
+                var y = new Tensor(batch.Targets).To(_cfg.Device);
                 optimizer.ZeroGrad();
                 var logits = model.Forward(x);
                 var loss = Losses.CrossEntropy(logits, y);
@@ -173,8 +177,8 @@ internal sealed class Trainer
             }
             var trainLoss = progress.LossSum / Math.Max(1, progress.Seen);
             var trainAcc = (double)progress.Correct / Math.Max(1, progress.Seen);
-            var valLoss = valIdx.Length == 0 ? double.NaN : Evaluate(model, all, valIdx, sampleShape).Loss;
-            var (testLoss, testAcc) = Evaluate(model, test, null, sampleShape);
+            var valLoss = valIdx.Length == 0 ? double.NaN : Evaluate(model, all, valIdx, sampleShape, _cfg.Device).Loss;
+            var (testLoss, testAcc) = Evaluate(model, test, null, sampleShape, _cfg.Device);
             accuracy = testAcc;
             var lrNow = optimizer.ParamGroups[0].Lr;
             metrics.Append(new MetricsRow(progress.Step, epoch + 1, trainLoss, valLoss, testAcc, lrNow, progress.Seconds));
@@ -272,7 +276,7 @@ internal sealed class Trainer
         return (order.Skip(nVal).ToArray(), order.Take(nVal).ToArray());
     }
 
-    private static (double Loss, double Accuracy) Evaluate(Module model, Dataset data, int[]? subset, int[] sampleShape)
+    private static (double Loss, double Accuracy) Evaluate(Module model, Dataset data, int[]? subset, int[] sampleShape, string device)
     {
         model.Eval();
         var loader = new DataLoader(data, new DataLoaderOptions(1000, false, 0, false, 1, FSharpOption<int[]>.Some(sampleShape),
@@ -284,9 +288,9 @@ internal sealed class Trainer
         {
             foreach (var batch in loader.Batches(0))
             {
-                var logits = model.Forward(new Tensor(batch.Inputs));
+                var logits = model.Forward(new Tensor(batch.Inputs).To(device));
                 var targets = batch.Targets.ToInt64Array();
-                lossSum += Losses.CrossEntropy(logits, new Tensor(batch.Targets), reduction: Reduction.Sum).Item<float>();
+                lossSum += Losses.CrossEntropy(logits, new Tensor(batch.Targets).To(device), reduction: Reduction.Sum).Item<float>();
                 var predicted = logits.Argmax(1).ToArray<long>();
                 for (int i = 0; i < targets.Length; i++) if (predicted[i] == targets[i]) correct++;
                 seen += targets.Length;

@@ -181,8 +181,19 @@ public partial class Tensor
     /// <summary>Element type.</summary>
     public DType DType => FromCore(Core.DType);
 
-    /// <summary>The device holding the values ("cpu").</summary>
+    /// <summary>The device holding the values ("cpu", "cuda:0", "ilgpu-cpu:0").</summary>
     public string Device => Core.Device.ToString();
+
+    /// <summary>A copy on another device (<c>torch.Tensor.to</c>); this tensor itself when it is already there.
+    /// Differentiable: the gradient flows back to this tensor's device.</summary>
+    /// <param name="device">"cpu", "cuda", "cuda:N", "opencl:N" or "ilgpu-cpu" (ILGPU's CPU emulator: slow, for tests).</param>
+    /// <exception cref="ArgumentException">The name is not a device, or the device is absent.</exception>
+    public Tensor To(string device)
+    {
+        ArgumentNullException.ThrowIfNull(device, nameof(device));
+        var d = Hybrid.Core.Devices.parse(device);
+        return d.Equals(Core.Device) ? this : Wrap(Hybrid.Core.Devices.toDevice(d, Core));
+    }
 
     /// <summary>Number of elements.</summary>
     public long Numel => Core.Numel;

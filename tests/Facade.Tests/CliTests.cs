@@ -52,6 +52,21 @@ public class CliTests
         Assert.Contains("--scheduler", output2);
     }
 
+    [Fact]
+    public void AnUnknownOrAbsentDeviceExitsWithTwoAndSaysWhy()
+    {
+        var (code, _, err) = RunHybrid("train", "--device", "tpu");
+        Assert.Equal(2, code);
+        Assert.Contains("--device tpu is invalid (expected cpu|cuda|cuda:N|ilgpu-cpu)", err);
+        // without a CUDA device (this machine), asking for one is refused before anything is loaded
+        if (!Hybrid.Core.Devices.isCudaAvailable())
+        {
+            var (code2, _, err2) = RunHybrid("train", "--device", "cuda");
+            Assert.Equal(2, code2);
+            Assert.Contains("train: --device cuda: no CUDA device found", err2);
+        }
+    }
+
     [Theory]
     [InlineData(new[] { "--optimizer", "sgdx" }, "--optimizer sgdx")]
     [InlineData(new[] { "--lr", "-0.1" }, "--lr -0.1")]

@@ -93,15 +93,39 @@ let ``where, sums, extremes and softmax on ilgpu-cpu equal the cpu's`` () =
             agree (sprintf "log_softmax %d" d) (x.LogSoftmax d) ((up x).LogSoftmax d)
 
 [<Fact>]
+let ``tree reductions over large extents on ilgpu-cpu equal the cpu's`` () =
+    for dt in dtypes do
+        // 70 000 > one 16-thread group's segment of 512: two levels of partials; rows of 300 and 700 take one group each
+        let big = rawOf 17 dt [| 70000 |] 0.1 1.0
+        agree "sum of 70000" (big.SumDims([| 0 |], false)) ((up big).SumDims([| 0 |], false))
+        let x = rawOf 18 dt [| 3; 300; 2 |] -3.0 3.0
+        agree "sum over dims 1 (strided)" (x.SumDims([| 1 |], true)) ((up x).SumDims([| 1 |], true))
+        let rows = (rawOf 19 Float64 [| 4; 700 |] -3.0 3.0).Cast dt
+        // integer-valued rows: ties, so the first index must win across threads
+        let ties = cpu.FromFloat64(Array.init 2800 (fun i -> float ((i * 37) % 11)), [| 4; 700 |]).Cast dt
+        for r in [ rows; ties; x ] do
+            let d = 1
+            for isMax in [ true; false ] do
+                let v, i = r.ExtremeDim(isMax, d, false)
+                let v', i' = (up r).ExtremeDim(isMax, d, false)
+                agree "tree extreme values" v v'
+                Assert.Equal<int64[]>(i.ToInt64Array(), i'.ToInt64Array())
+            agree "tree softmax" (r.Softmax d) ((up r).Softmax d)
+            agree "tree log_softmax" (r.LogSoftmax d) ((up r).LogSoftmax d)
+
+[<Fact>]
 let ``matmul, batched and broadcast, on ilgpu-cpu equals the cpu's`` () =
     for dt in dtypes do
         for sa, sb in [ [| 17; 19 |], [| 19; 13 |]; [| 2; 1; 5; 7 |], [| 3; 7; 4 |]; [| 1; 3 |], [| 3; 1 |] ] do
             let a = rawOf 7 dt sa -1.0 1.0
             let b = rawOf 8 dt sb -1.0 1.0
             agree (sprintf "matmul %A %A" sa sb) (a.Matmul b) ((up a).Matmul(up b))
-        let a = rawOf 9 dt [| 2; 6; 5 |] -1.0 1.0
-        let b = rawOf 10 dt [| 2; 4; 6 |] -1.0 1.0
-        agree "matmulT" (a.MatmulT(b, true, true)) ((up a).MatmulT(up b, true, true))
+        // transposes read in place by the tiled kernel, for every flag pair (and a broadcast batch)
+        for ta in [ false; true ] do
+            for tb in [ false; true ] do
+                let a = rawOf 9 dt (if ta then [| 2; 6; 5 |] else [| 2; 5; 6 |]) -1.0 1.0
+                let b = rawOf 10 dt (if tb then [| 1; 7; 6 |] else [| 1; 6; 7 |]) -1.0 1.0
+                agree (sprintf "matmulT %b %b" ta tb) (a.MatmulT(b, ta, tb)) ((up a).MatmulT(up b, ta, tb))
 
 [<Fact>]
 let ``layout and indexing ops on ilgpu-cpu equal the cpu's`` () =
@@ -131,15 +155,76 @@ let ``layout and indexing ops on ilgpu-cpu equal the cpu's`` () =
         let src = rawOf 14 dt [| 3; 4; 1 |] -1.0 1.0
         agree "scatter_add" (x.ScatterAdd(1, gi, src)) ((up x).ScatterAdd(1, up gi, up src))
 
+/// Conv geometries: input shape, weight shape, stride, padding, dilation, groups.
+let private convCases =
+    [ [| 2; 3; 6; 5 |], [| 4; 3; 3; 3 |], (1, 1), (1, 1), (1, 1), 1          // same padding
+      [| 1; 4; 7; 6 |], [| 6; 2; 3; 2 |], (2, 1), (1, 0), (1, 2), 2          // groups, strides, dilation
+      [| 2; 4; 3; 3 |], [| 2; 4; 1; 1 |], (1, 1), (0, 0), (1, 1), 1          // pointwise
+      [| 1; 2; 7; 7 |], [| 3; 2; 3; 3 |], (2, 2), (2, 2), (2, 2), 1          // stride, padding and dilation 2
+      [| 1; 3; 5; 5 |], [| 3; 1; 3; 3 |], (2, 2), (1, 1), (1, 1), 3 ]        // depthwise
+
 [<Fact>]
-let ``conv2d and pooling on ilgpu-cpu (cpu round trip) equal the cpu's`` () =
-    let x = rawOf 15 Float64 [| 1; 2; 5; 5 |] -1.0 1.0
-    let w = rawOf 16 Float64 [| 3; 2; 3; 3 |] -1.0 1.0
-    let spec = { Stride = (1, 1); Padding = (1, 1); Dilation = (1, 1); Groups = 1 }
-    agree "conv2d" (x.Conv2d(w, spec)) ((up x).Conv2d(up w, spec))
-    let pool = { Kernel = (2, 2); Stride = (2, 2); Padding = (0, 0); Dilation = (1, 1); CeilMode = false; CountIncludePad = true }
-    agree "avg_pool2d" (x.AvgPool2d pool) ((up x).AvgPool2d pool)
-    agree "max_pool2d" (fst (x.MaxPool2d pool)) (fst ((up x).MaxPool2d pool))
+let ``native conv2d and its two backward ops on ilgpu-cpu equal the cpu's`` () =
+    for dt in dtypes do
+        for ci, (xs, ws, stride, padding, dilation, groups) in List.indexed convCases do
+            let spec = { Stride = stride; Padding = padding; Dilation = dilation; Groups = groups }
+            let x = rawOf (60 + ci) dt xs -1.0 1.0
+            let w = rawOf (70 + ci) dt ws -1.0 1.0
+            let y = x.Conv2d(w, spec)
+            let what op = sprintf "%s case %d" op ci
+            agree (what "conv2d") y ((up x).Conv2d(up w, spec))
+            let g = rawOf (80 + ci) dt y.Shape -1.0 1.0
+            agree (what "conv2d backward input") (g.Conv2dBackwardInput(w, xs, spec)) ((up g).Conv2dBackwardInput(up w, xs, spec))
+            agree (what "conv2d backward weight") (g.Conv2dBackwardWeight(x, ws, spec)) ((up g).Conv2dBackwardWeight(up x, ws, spec))
+
+/// Pool geometries: kernel, stride, padding, dilation, ceil mode, count_include_pad.
+let private poolCases =
+    [ (2, 2), (2, 2), (0, 0), (1, 1), false, true
+      (3, 3), (2, 2), (1, 1), (1, 1), true, false
+      (3, 2), (1, 2), (1, 1), (1, 1), true, true
+      (2, 3), (2, 1), (1, 1), (2, 1), false, false ]
+
+[<Fact>]
+let ``native max and average pooling and their backward ops on ilgpu-cpu equal the cpu's`` () =
+    for dt in dtypes do
+        // integers in [-3, 0] make ties (the first maximum wins) and all-negative windows (padding is −∞);
+        // one NaN must win its windows
+        let r = Random 90
+        let withNan = Array.init 120 (fun i -> if i = 17 then nan else float (r.Next(-3, 1)))
+        let x0 = cpu.FromFloat64(withNan, [| 2; 2; 5; 6 |])
+        for xi, x in List.indexed [ x0.Cast dt; rawOf 91 dt [| 1; 3; 6; 5 |] -1.0 1.0 ] do
+            for pi, (kernel, stride, padding, dilation, ceil, includePad) in List.indexed poolCases do
+                let spec = { Kernel = kernel; Stride = stride; Padding = padding; Dilation = dilation; CeilMode = ceil; CountIncludePad = includePad }
+                let what op = sprintf "%s input %d case %d" op xi pi
+                let v, ix = x.MaxPool2d spec
+                let v', ix' = (up x).MaxPool2d spec
+                agree (what "max_pool2d") v v'
+                Assert.Equal<int64[]>(ix.ToInt64Array(), ix'.ToInt64Array())
+                let g = rawOf (92 + pi) dt v.Shape -1.0 1.0
+                agree (what "max_pool2d backward") (g.MaxPool2dBackward(ix, x.Shape)) ((up g).MaxPool2dBackward(up ix, x.Shape))
+                if dilation = (1, 1) && xi = 1 then
+                    let a = x.AvgPool2d spec
+                    agree (what "avg_pool2d") a ((up x).AvgPool2d spec)
+                    agree (what "avg_pool2d backward") (g.AvgPool2dBackward(x.Shape, spec)) ((up g).AvgPool2dBackward(x.Shape, spec))
+
+[<Fact>]
+let ``gradients through conv, pooling and a linear head on ilgpu-cpu equal the cpu's`` () =
+    let dt = Float64
+    let leaf seed shape = let t = Tensor(rawOf seed dt shape -0.8 0.8) in t.RequiresGrad <- true; t
+    let net (x: Tensor) (ps: Tensor[]) =
+        let h = Convolution.conv2d x ps.[0] ps.[1] (1, 1) (1, 1) (1, 1) 1 |> Pointwise.relu
+        let h = Convolution.maxPool2d (2, 2) (2, 2) (0, 0) (1, 1) false h
+        let h = Convolution.avgPool2d (2, 2) (1, 1) (0, 0) false true h
+        Reduction.sum (h * h)
+    let ps = [| leaf 95 [| 3; 2; 3; 3 |]; leaf 96 [| 3 |] |]
+    let x = Tensor(rawOf 97 dt [| 2; 2; 6; 6 |] -1.0 1.0)
+    let loss = net x ps
+    Tape.backward loss
+    let psDev = ps |> Array.map (fun p -> let t = Devices.toDevice dev (Tensor(p.Raw)) in t.RequiresGrad <- true; t)
+    let lossDev = net (Devices.toDevice dev x) psDev
+    Tape.backward lossDev
+    agree "loss" loss.Raw lossDev.Raw
+    for i in 0 .. 1 do agree (sprintf "grad %d" i) ps.[i].Grad.Raw psDev.[i].Grad.Raw
 
 /// A two-layer MLP's loss: linear, relu, linear, cross-entropy.
 let private mlpLoss (x: Tensor) (y: Tensor) (ps: Tensor[]) =

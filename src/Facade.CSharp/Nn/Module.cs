@@ -115,6 +115,34 @@ public abstract class Module
                 yield return ($"{mn}.{n}", b);
     }
 
+    /// <summary>Move every parameter and buffer of this module and its submodules to a device (<c>torch.nn.Module.to</c>),
+    /// in place: the parameter objects stay the same, so create optimizers before or after, alike (but before their
+    /// first step). Inputs must then be moved too (<see cref="Tensor.To"/>).</summary>
+    /// <param name="device">"cpu", "cuda", "cuda:N", "opencl:N" or "ilgpu-cpu".</param>
+    /// <returns>This module.</returns>
+    /// <exception cref="ArgumentException">The name is not a device, or the device is absent.</exception>
+    public Module To(string device)
+    {
+        ArgumentNullException.ThrowIfNull(device, nameof(device));
+        var d = Hybrid.Core.Devices.parse(device);
+        // open the device (and fail) before anything moves
+        Hybrid.Core.Devices.backendOf(d);
+        foreach (var p in Parameters()) p.MoveTo(d);
+        MoveBuffers(d);
+        return this;
+    }
+
+    private void MoveBuffers(Hybrid.Core.Device d)
+    {
+        Discover();
+        for (int i = 0; i < _buffers.Count; i++)
+        {
+            var (n, b) = _buffers[i];
+            if (!b.Core.Device.Equals(d)) _buffers[i] = (n, Tensor.Wrap(new Hybrid.Core.Tensor(Hybrid.Core.Devices.backendOf(d).Import(b.Core.Raw))));
+        }
+        foreach (var (_, m) in _modules) m.MoveBuffers(d);
+    }
+
     /// <summary>Switch this module and its submodules to training mode.</summary>
     public Module Train(bool mode = true)
     {

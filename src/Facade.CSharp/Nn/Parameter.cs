@@ -30,6 +30,16 @@ public sealed class Parameter : Tensor
         SetData(value.Core);
     }
 
+    /// <summary>Move the values (and the gradient, if any) to a device, keeping this parameter object, so that
+    /// optimizers holding it see the move.</summary>
+    internal void MoveTo(Hybrid.Core.Device device)
+    {
+        if (device.Equals(Core.Device)) return;
+        var backend = Hybrid.Core.Devices.backendOf(device);
+        var grad = Core.Grad is null ? null : new CoreTensor(backend.Import(Core.Grad.Raw));
+        Core = new CoreTensor(backend.Import(Core.Raw)) { RequiresGrad = Core.RequiresGrad, Grad = grad };
+    }
+
     /// <summary>Let the parameter stand for another (possibly recorded) tensor until the returned scope ends:
     /// the exact-Hessian Newton step evaluates the model at a differentiable view of one flat vector.</summary>
     internal IDisposable StandIn(CoreTensor value)
@@ -53,6 +63,8 @@ public sealed class Parameter : Tensor
         // a copy: the optimizers update parameters in place, which must not reach the caller's tensor
         CoreTensor copy;
         using (Hybrid.Core.GradMode.NoGrad()) copy = Hybrid.Core.Reshaping.clone(value);
+        // the parameter stays on its device: values loaded from the host are uploaded
+        if (!copy.Device.Equals(Core.Device)) copy = new CoreTensor(Hybrid.Core.Devices.backendOf(Core.Device).Import(copy.Raw));
         var fresh = new CoreTensor(copy.Raw) { RequiresGrad = Core.RequiresGrad, Grad = Core.Grad };
         Core = fresh;
     }

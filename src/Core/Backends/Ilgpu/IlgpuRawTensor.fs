@@ -57,9 +57,56 @@ module internal Dev =
             elif s.ElementType = typeof<float> then (view<float> s).MemSetToZero(gpu.Stream)
             else (view<int64> s).MemSetToZero(gpu.Stream)
 
-/// The ILGPU backend's tensor: a dense row-major pooled device buffer on one accelerator. Every op runs a
-/// kernel on that accelerator, except Conv2d and the pooling ops, which round-trip through the CPU backend
-/// (not yet ported: see docs/gpu.md). Disposing it gives its buffer back to the pool at once; otherwise
+/// When reductions switch from one thread per output to a tree per output, and the tree's group size.
+module internal Reduction =
+    /// Extents below this are reduced by one thread per output (a group would sit mostly idle).
+    let treeMin = 64
+    /// Threads per reduction group: the largest power of two up to 256 the accelerator allows.
+    let groupSize (gpu: Gpu) =
+        let cap = min 256 gpu.Accelerator.MaxNumThreadsPerGroup
+        let mutable t = 1
+        while t * 2 <= cap do t <- t * 2
+        t
+
+/// Matrix products on dense device buffers: cuBLAS on CUDA, else the tiled shared-memory kernel.
+module internal Gemm =
+    /// c [nb, m, n] = op(a_z) · op(b_z) for each z < nb, where a holds nb dense [m, k] matrices ([k, m] when ta)
+    /// and b nb dense [k, n] matrices ([n, k] when tb): the transposes are read in place, never copied.
+    let run (gpu: Gpu) (dt: DType) (a: DeviceStorage) (b: DeviceStorage) (nb: int) (m: int) (n: int) (k: int) (ta: bool) (tb: bool) : DeviceStorage =
+        let c = Dev.allocOf gpu dt (nb * m * n)
+        if nb * m * n > 0 then
+            if k = 0 then Dev.zero gpu c
+            elif gpu.IsCuda then
+                // row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ. A row-major buffer read column-major
+                // is its transpose, so B (stored [k, n], ld n) is op(B)ᵀ as is; stored [n, k] (tb, ld k) it needs
+                // the Transpose flag; likewise A with ld k (as is) or m (ta, Transpose). UNTESTED: no CUDA device here.
+                let blas = gpu.CuBlas
+                blas.Stream <- (gpu.Stream :?> CudaStream)
+                let opA = if ta then CuBlasOperation.Transpose else CuBlasOperation.NonTranspose
+                let opB = if tb then CuBlasOperation.Transpose else CuBlasOperation.NonTranspose
+                let lda = if ta then m else k
+                let ldb = if tb then k else n
+                for z in 0 .. nb - 1 do
+                    let sub (v: ArrayView<'T>) (size: int) = v.SubView(int64 (z * size), int64 size)
+                    match dt with
+                    | Float32 -> blas.Gemm(opB, opA, n, m, k, 1.0f, sub (Dev.view<float32> b) (k * n), ldb, sub (Dev.view<float32> a) (m * k), lda, 0.0f, sub (Dev.view<float32> c) (m * n), n)
+                    | _ -> blas.Gemm(opB, opA, n, m, k, 1.0, sub (Dev.view<float> b) (k * n), ldb, sub (Dev.view<float> a) (m * k), lda, 0.0, sub (Dev.view<float> c) (m * n), n)
+            else
+                let t = if gpu.Accelerator.MaxNumThreadsPerGroup >= 256 then 16 else 4
+                let grid = Index3D((n + t - 1) / t, (m + t - 1) / t, nb)
+                let group = Index3D(t, t, 1)
+                let fa, fb = (if ta then 1 else 0), (if tb then 1 else 0)
+                match dt with
+                | Float32 ->
+                    let cfg = KernelConfig(grid, group, SharedMemoryConfig.RequestDynamic<float32>(2 * t * t))
+                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, int, int, int, int, int, int>>("Matmul32", typeof<K>, "Matmul32").Invoke(gpu.Stream, cfg, Dev.view a, Dev.view b, Dev.view c, m, n, k, t, fa, fb)
+                | _ ->
+                    let cfg = KernelConfig(grid, group, SharedMemoryConfig.RequestDynamic<float>(2 * t * t))
+                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int>>("Matmul64", typeof<K>, "Matmul64").Invoke(gpu.Stream, cfg, Dev.view a, Dev.view b, Dev.view c, m, n, k, t, fa, fb)
+        c
+
+/// The ILGPU backend's tensor: a dense row-major pooled device buffer on one accelerator. Every op runs
+/// kernels on that accelerator (nothing round-trips through the host but explicit transfers). Disposing it gives its buffer back to the pool at once; otherwise
 /// the GC does, when the tensor is collected.
 type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
     inherit RawTensor(shape, dtype, storage.Gpu.Device)
@@ -67,7 +114,6 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
     let n = Shape.numel shape
 
     static let ty = typeof<K>
-    static let cpu = lazy (CpuBackend() :> Backend)
 
     /// The device storage.
     member _.Storage = storage
@@ -121,9 +167,6 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
 
     member private _.FloatsOnly(op: string) =
         if dtype = Int64 then raise (NotSupportedException(sprintf "%s: not defined for int64 tensors (expected float32 or float64)" op))
-
-    /// Run a CPU-backend op on a host copy and upload the result (used only where no kernel exists yet).
-    member private t.ViaCpu(f: RawTensor -> RawTensor) : RawTensor = t.Backend.Import(f (cpu.Value.Import t))
 
     override _.Backend = IlgpuBackend.For(gpu)
 
@@ -310,11 +353,38 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         let y = Dev.allocOf gpu dtype rows
         if rows > 0 then
             if k = 0 then Dev.zero gpu y
-            else
+            elif k < Reduction.treeMin then
                 let ext = Index1D rows
                 match dtype with
                 | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int>>("SumRows32").Invoke(gpu.Stream, ext, x.V32, Dev.view y, k)
                 | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>>("SumRows64").Invoke(gpu.Stream, ext, x.V64, Dev.view y, k)
+            else
+                // tree: each row cut into p segments of `seg`, one group each, into float64 partials [rows, p];
+                // then the partials are summed the same way until one value per row is left
+                let nt = Reduction.groupSize gpu
+                let seg = nt * 32
+                let launch (name: string) = gpu.GroupedLauncher<'D>(name, typeof<K>, name)
+                let cfg groups = KernelConfig(Index1D groups, Index1D nt, SharedMemoryConfig.RequestDynamic<float>(nt))
+                let mutable len = k
+                let mutable p = (len + seg - 1) / seg
+                let mutable part = Dev.alloc<float> gpu (rows * p)
+                match dtype with
+                | Float32 -> (launch "SumSeg32" : Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), x.V32, Dev.view part, len, seg, p)
+                | _ -> (launch "SumSeg64" : Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), x.V64, Dev.view part, len, seg, p)
+                while p > 1 do
+                    len <- p
+                    p <- (len + seg - 1) / seg
+                    let next = Dev.alloc<float> gpu (rows * p)
+                    (launch "SumSeg64" : Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), Dev.view part, Dev.view next, len, seg, p)
+                    part.Release()
+                    part <- next
+                match dtype with
+                | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float32>>>("F64ToF32").Invoke(gpu.Stream, Index1D rows, Dev.view part, Dev.view y)
+                | _ ->
+                    let dst = Dev.view<float> y
+                    (Dev.view<float> part).CopyTo(gpu.Stream, &dst)
+                part.Release()
+        if not (obj.ReferenceEquals(x, t)) then x.Dispose()
         IlgpuRawTensor.Of(y, dtype, outShape)
     override t.ExtremeDim(isMax, dim, keepDim) =
         t.FloatsOnly (if isMax then "max" else "min")
@@ -326,72 +396,192 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         if m > 0 then
             let ext = Index1D m
             let flag = if isMax then 1 else 0
-            match dtype with
-            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("Extreme32").Invoke(gpu.Stream, ext, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
-            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("Extreme64").Invoke(gpu.Stream, ext, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
+            if k < Reduction.treeMin then
+                match dtype with
+                | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("Extreme32").Invoke(gpu.Stream, ext, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
+                | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("Extreme64").Invoke(gpu.Stream, ext, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
+            else
+                let nt = Reduction.groupSize gpu
+                let cfg = KernelConfig(Index1D m, Index1D nt, SharedMemoryConfig.RequestDynamic<float>(2 * nt))
+                match dtype with
+                | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("ExtremeTree32", typeof<K>, "ExtremeTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
+                | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("ExtremeTree64", typeof<K>, "ExtremeTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
         IlgpuRawTensor.Of(v, dtype, s), IlgpuRawTensor.Of(ix, Int64, Array.copy s)
     member private t.SoftmaxOf(dim: int, log: int) : RawTensor =
         t.FloatsOnly (if log = 1 then "log_softmax" else "softmax")
         let outer, k, inner = Reduce.around shape dim
         let y = Dev.allocOf gpu dtype n
         if n > 0 then
-            let ext = Index1D (outer * inner)
-            match dtype with
-            | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int, int, int>>("Softmax32").Invoke(gpu.Stream, ext, t.V32, Dev.view y, k, inner, log)
-            | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>("Softmax64").Invoke(gpu.Stream, ext, t.V64, Dev.view y, k, inner, log)
+            if k < Reduction.treeMin then
+                let ext = Index1D (outer * inner)
+                match dtype with
+                | Float32 -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int, int, int>>("Softmax32").Invoke(gpu.Stream, ext, t.V32, Dev.view y, k, inner, log)
+                | _ -> t.Launch1<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>("Softmax64").Invoke(gpu.Stream, ext, t.V64, Dev.view y, k, inner, log)
+            else
+                let nt = Reduction.groupSize gpu
+                let cfg = KernelConfig(Index1D (outer * inner), Index1D nt, SharedMemoryConfig.RequestDynamic<float>(nt))
+                match dtype with
+                | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, int, int, int>>("SoftmaxTree32", typeof<K>, "SoftmaxTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view y, k, inner, log)
+                | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>>("SoftmaxTree64", typeof<K>, "SoftmaxTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view y, k, inner, log)
         IlgpuRawTensor.Of(y, dtype, shape)
     override t.Softmax dim = t.SoftmaxOf(dim, 0)
     override t.LogSoftmax dim = t.SoftmaxOf(dim, 1)
 
-    // ---- matmul: cuBLAS on CUDA, else the tiled shared-memory kernel
-    override t.Matmul other =
+    // ---- matmul: cuBLAS on CUDA, else the tiled shared-memory kernel; transposes are read in place
+    override t.Matmul other = t.MatmulT(other, false, false)
+    override t.MatmulT(other, transA, transB) =
         let o = t.Same "matmul" other
         if o.DType <> dtype || not dtype.IsFloat then
             invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" dtype o.DType)
         let ra, rb = shape.Length, o.Shape.Length
-        let m, k = shape.[ra - 2], shape.[ra - 1]
-        let n2 = o.Shape.[rb - 1]
+        let m, k = (if transA then shape.[ra - 1], shape.[ra - 2] else shape.[ra - 2], shape.[ra - 1])
+        let n2 = if transB then o.Shape.[rb - 2] else o.Shape.[rb - 1]
         let batch = Shape.broadcast "matmul" shape.[.. ra - 3] o.Shape.[.. rb - 3]
-        let a = t.Expand(Array.append batch [| m; k |]) :?> IlgpuRawTensor
-        let b = o.Expand(Array.append batch [| k; n2 |]) :?> IlgpuRawTensor
-        let nb = Shape.numel batch
-        let outShape = Array.append batch [| m; n2 |]
-        let c = Dev.allocOf gpu dtype (nb * m * n2)
-        if nb * m * n2 > 0 then
-            if k = 0 then Dev.zero gpu c
-            elif gpu.IsCuda then
-                // row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: gemm(n, m, k, B, A)
-                let blas = gpu.CuBlas
-                blas.Stream <- (gpu.Stream :?> CudaStream)
-                for z in 0 .. nb - 1 do
-                    let sub (v: ArrayView<'T>) (rows: int) (cols: int) = v.SubView(int64 (z * rows * cols), int64 (rows * cols))
-                    match dtype with
-                    | Float32 -> blas.Gemm(CuBlasOperation.NonTranspose, CuBlasOperation.NonTranspose, n2, m, k, 1.0f, sub b.V32 k n2, n2, sub a.V32 m k, k, 0.0f, sub (Dev.view<float32> c) m n2, n2)
-                    | _ -> blas.Gemm(CuBlasOperation.NonTranspose, CuBlasOperation.NonTranspose, n2, m, k, 1.0, sub b.V64 k n2, n2, sub a.V64 m k, k, 0.0, sub (Dev.view<float> c) m n2, n2)
-            else
-                let t = if gpu.Accelerator.MaxNumThreadsPerGroup >= 256 then 16 else 4
-                let grid = Index3D((n2 + t - 1) / t, (m + t - 1) / t, nb)
-                let group = Index3D(t, t, 1)
-                match dtype with
-                | Float32 ->
-                    let cfg = KernelConfig(grid, group, SharedMemoryConfig.RequestDynamic<float32>(2 * t * t))
-                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, int, int, int, int>>("Matmul32", typeof<K>, "Matmul32").Invoke(gpu.Stream, cfg, a.V32, b.V32, Dev.view c, m, n2, k, t)
-                | _ ->
-                    let cfg = KernelConfig(grid, group, SharedMemoryConfig.RequestDynamic<float>(2 * t * t))
-                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>>("Matmul64", typeof<K>, "Matmul64").Invoke(gpu.Stream, cfg, a.V64, b.V64, Dev.view c, m, n2, k, t)
-        IlgpuRawTensor.Of(c, dtype, outShape)
+        // broadcast batch dims are materialised (Expand returns the tensor itself when nothing broadcasts)
+        let a = t.Expand(Array.append batch shape.[ra - 2 ..]) :?> IlgpuRawTensor
+        let b = o.Expand(Array.append batch o.Shape.[rb - 2 ..]) :?> IlgpuRawTensor
+        let c = Gemm.run gpu dtype a.Storage b.Storage (Shape.numel batch) m n2 k transA transB
+        IlgpuRawTensor.Of(c, dtype, Array.append batch [| m; n2 |])
 
-    // ---- convolution and pooling: NOT ported; they round-trip through the CPU backend (host copy, CPU
-    // kernel, upload). Correct, but slow on a GPU; an im2col + matmul kernel pair is the missing piece.
-    override t.Conv2d(weight, spec) = t.ViaCpu(fun x -> x.Conv2d(cpu.Value.Import(t.Same "conv2d" weight), spec))
-    override t.Conv2dBackwardInput(weight, inputShape, spec) = t.ViaCpu(fun g -> g.Conv2dBackwardInput(cpu.Value.Import(t.Same "conv2d" weight), inputShape, spec))
-    override t.Conv2dBackwardWeight(input, weightShape, spec) = t.ViaCpu(fun g -> g.Conv2dBackwardWeight(cpu.Value.Import(t.Same "conv2d" input), weightShape, spec))
+    // ---- convolution: im2col / col2im kernels around one gemm per group over the whole batch (layout in ConvKernels.fs)
+    member private _.LaunchC<'D when 'D :> Delegate>(name: string, dt: DType) : 'D =
+        let full = name + (if dt = Float32 then "32" else "64")
+        gpu.Launcher<'D>("KC." + full, typeof<KC>, full, [||])
+    /// [N; C; H; W; G; Cg; kH; kW; sH; sW; pH; pW; dH; dW; Ho; Wo] of a conv2d.
+    static member private ConvGeo(xShape: int[], wShape: int[], spec: Conv2dSpec) =
+        let (sh, sw), (ph, pw), (dh, dw) = spec.Stride, spec.Padding, spec.Dilation
+        let ho = Conv.convOutSize xShape.[2] wShape.[2] sh ph dh
+        let wo = Conv.convOutSize xShape.[3] wShape.[3] sw pw dw
+        let g = [| xShape.[0]; xShape.[1]; xShape.[2]; xShape.[3]; spec.Groups; xShape.[1] / spec.Groups; wShape.[2]; wShape.[3]; sh; sw; ph; pw; dh; dw; ho; wo |]
+        let colLen = int64 xShape.[1] * int64 wShape.[2] * int64 wShape.[3] * int64 xShape.[0] * int64 ho * int64 wo
+        if colLen > int64 Int32.MaxValue then
+            raise (NotSupportedException(sprintf "conv2d: the column matrix of input %s and weight %s has %d elements (the ILGPU kernels index below 2^31; use a smaller batch)" (Shape.show xShape) (Shape.show wShape) colLen))
+        g
+    /// The column matrix [G, Cg·kH·kW, N·Ho·Wo] of input x.
+    member private _.Im2col(x: IlgpuRawTensor, g: int[]) : DeviceStorage =
+        let len = g.[1] * g.[6] * g.[7] * g.[0] * g.[14] * g.[15]
+        let col = Dev.allocOf gpu dtype len
+        if len > 0 then
+            let meta = Dev.meta gpu g
+            match dtype with
+            | Float32 -> x.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int>>>("Im2col", dtype).Invoke(gpu.Stream, Index1D len, x.V32, Dev.view col, Dev.view meta)
+            | _ -> x.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>>("Im2col", dtype).Invoke(gpu.Stream, Index1D len, x.V64, Dev.view col, Dev.view meta)
+            meta.Release()
+        col
+    /// The input-shaped [N, C, H, W] adjoint of Im2col.
+    member private t.Col2im(col: DeviceStorage, g: int[]) : DeviceStorage =
+        let len = g.[0] * g.[1] * g.[2] * g.[3]
+        let x = Dev.allocOf gpu dtype len
+        if len > 0 then
+            let meta = Dev.meta gpu g
+            match dtype with
+            | Float32 -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int>>>("Col2im", dtype).Invoke(gpu.Stream, Index1D len, Dev.view col, Dev.view x, Dev.view meta)
+            | _ -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>>("Col2im", dtype).Invoke(gpu.Stream, Index1D len, Dev.view col, Dev.view x, Dev.view meta)
+            meta.Release()
+        x
+    /// This gradient [N, O, Ho, Wo] read as [G, Og, N·Ho·Wo] (the layout of the per-group gemms).
+    member private t.GroupMajor(g: int[]) : IlgpuRawTensor =
+        let n, gr, l = g.[0], g.[4], g.[14] * g.[15]
+        let og = shape.[1] / gr
+        t.ReadStrided([| gr; og; n; l |], [| og * l; l; gr * og * l; 1 |], 0) :?> IlgpuRawTensor
+    member private t.CheckFloat(op: string, other: IlgpuRawTensor) =
+        if other.DType <> dtype || not dtype.IsFloat then
+            invalidArg "other" (sprintf "%s: dtypes %O and %O differ (expected the same float dtype)" op dtype other.DType)
+    override t.Conv2d(weight, spec) =
+        let w = t.Same "conv2d" weight
+        t.CheckFloat("conv2d", w)
+        let g = IlgpuRawTensor.ConvGeo(shape, w.Shape, spec)
+        let n, gr, og, k, l = g.[0], g.[4], w.Shape.[0] / g.[4], g.[5] * g.[6] * g.[7], g.[14] * g.[15]
+        let col = t.Im2col(t, g)
+        // y_g [Og, N·L] = W_g [Og, K] · col_g [K, N·L], then [G, Og, N, L] -> [N, G·Og, Ho, Wo] (channel o = g·Og + o' sits at o·N·L)
+        let y = new IlgpuRawTensor(Gemm.run gpu dtype w.Storage col gr og (n * l) k false false, dtype, [| gr; og; n; l |])
+        col.Release()
+        let r = y.ReadStrided([| n; gr * og; g.[14]; g.[15] |], [| l; n * l; g.[15]; 1 |], 0)
+        y.Dispose()
+        r
+    override t.Conv2dBackwardInput(weight, inputShape, spec) =
+        let w = t.Same "conv2d" weight
+        t.CheckFloat("conv2d", w)
+        let g = IlgpuRawTensor.ConvGeo(inputShape, w.Shape, spec)
+        let n, gr, og, k, l = g.[0], g.[4], w.Shape.[0] / g.[4], g.[5] * g.[6] * g.[7], g.[14] * g.[15]
+        // col_g [K, N·L] = W_gᵀ [K, Og] · gy_g [Og, N·L], then col2im
+        let gy = t.GroupMajor g
+        let col = Gemm.run gpu dtype w.Storage gy.Storage gr k (n * l) og true false
+        gy.Dispose()
+        let gx = t.Col2im(col, g)
+        col.Release()
+        IlgpuRawTensor.Of(gx, dtype, Array.copy inputShape)
+    override t.Conv2dBackwardWeight(input, weightShape, spec) =
+        let x = t.Same "conv2d" input
+        t.CheckFloat("conv2d", x)
+        let g = IlgpuRawTensor.ConvGeo(x.Shape, weightShape, spec)
+        let n, gr, og, k, l = g.[0], g.[4], weightShape.[0] / g.[4], g.[5] * g.[6] * g.[7], g.[14] * g.[15]
+        // gw_g [Og, K] = gy_g [Og, N·L] · col_gᵀ [N·L, K]: the sum over the batch is the gemm's inner dimension
+        let col = t.Im2col(x, g)
+        let gy = t.GroupMajor g
+        let gw = Gemm.run gpu dtype gy.Storage col gr og k (n * l) false true
+        gy.Dispose()
+        col.Release()
+        IlgpuRawTensor.Of(gw, dtype, Array.copy weightShape)
+
+    // ---- pooling: one thread per output (forward, max backward with atomics) or per input (average backward)
+    /// [H; W; Ho; Wo; kH; kW; sH; sW; pH; pW; dH; dW; countIncludePad] of a pooling over an input of xShape.
+    static member private PoolGeo(xShape: int[], spec: Pool2dSpec, dilated: bool) =
+        let (kh, kw), (sh, sw), (ph, pw) = spec.Kernel, spec.Stride, spec.Padding
+        let dh, dw = if dilated then spec.Dilation else (1, 1)
+        [| xShape.[2]; xShape.[3]
+           Conv.poolOutSize xShape.[2] kh sh ph dh spec.CeilMode; Conv.poolOutSize xShape.[3] kw sw pw dw spec.CeilMode
+           kh; kw; sh; sw; ph; pw; dh; dw; (if spec.CountIncludePad then 1 else 0) |]
     override t.MaxPool2d spec =
-        let v, ix = (cpu.Value.Import t).MaxPool2d spec
-        t.Backend.Import v, t.Backend.Import ix
-    override t.MaxPool2dBackward(indices, inputShape) = t.ViaCpu(fun g -> g.MaxPool2dBackward(cpu.Value.Import indices, inputShape))
-    override t.AvgPool2d spec = t.ViaCpu(fun x -> x.AvgPool2d spec)
-    override t.AvgPool2dBackward(inputShape, spec) = t.ViaCpu(fun g -> g.AvgPool2dBackward(inputShape, spec))
+        t.FloatsOnly "max_pool2d"
+        let p = IlgpuRawTensor.PoolGeo(shape, spec, true)
+        let outShape = [| shape.[0]; shape.[1]; p.[2]; p.[3] |]
+        let m = Shape.numel outShape
+        let y = Dev.allocOf gpu dtype m
+        let ix = Dev.alloc<int64> gpu m
+        if m > 0 then
+            let meta = Dev.meta gpu p
+            match dtype with
+            | Float32 -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, ArrayView<int>>>("MaxPool", dtype).Invoke(gpu.Stream, Index1D m, t.V32, Dev.view y, Dev.view ix, Dev.view meta)
+            | _ -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int64>, ArrayView<int>>>("MaxPool", dtype).Invoke(gpu.Stream, Index1D m, t.V64, Dev.view y, Dev.view ix, Dev.view meta)
+            meta.Release()
+        IlgpuRawTensor.Of(y, dtype, outShape), IlgpuRawTensor.Of(ix, Int64, Array.copy outShape)
+    override t.MaxPool2dBackward(indices, inputShape) =
+        t.FloatsOnly "max_pool2d_backward"
+        let ix = t.Indices indices
+        let gx = Dev.allocOf gpu dtype (Shape.numel inputShape)
+        Dev.zero gpu gx
+        if n > 0 then
+            let ohw, hw = shape.[2] * shape.[3], inputShape.[2] * inputShape.[3]
+            match dtype with
+            | Float32 -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>, ArrayView<float32>, int, int>>("MaxPoolBack", dtype).Invoke(gpu.Stream, Index1D n, t.V32, ix.VI64, Dev.view gx, ohw, hw)
+            | _ -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>, ArrayView<float>, int, int>>("MaxPoolBack", dtype).Invoke(gpu.Stream, Index1D n, t.V64, ix.VI64, Dev.view gx, ohw, hw)
+        IlgpuRawTensor.Of(gx, dtype, Array.copy inputShape)
+    override t.AvgPool2d spec =
+        t.FloatsOnly "avg_pool2d"
+        let p = IlgpuRawTensor.PoolGeo(shape, spec, false)
+        let outShape = [| shape.[0]; shape.[1]; p.[2]; p.[3] |]
+        let m = Shape.numel outShape
+        let y = Dev.allocOf gpu dtype m
+        if m > 0 then
+            let meta = Dev.meta gpu p
+            match dtype with
+            | Float32 -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int>>>("AvgPool", dtype).Invoke(gpu.Stream, Index1D m, t.V32, Dev.view y, Dev.view meta)
+            | _ -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>>("AvgPool", dtype).Invoke(gpu.Stream, Index1D m, t.V64, Dev.view y, Dev.view meta)
+            meta.Release()
+        IlgpuRawTensor.Of(y, dtype, outShape)
+    override t.AvgPool2dBackward(inputShape, spec) =
+        t.FloatsOnly "avg_pool2d_backward"
+        let p = IlgpuRawTensor.PoolGeo(inputShape, spec, false)
+        let len = Shape.numel inputShape
+        let gx = Dev.allocOf gpu dtype len
+        if len > 0 then
+            let meta = Dev.meta gpu p
+            match dtype with
+            | Float32 -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, ArrayView<int>>>("AvgPoolBack", dtype).Invoke(gpu.Stream, Index1D len, t.V32, Dev.view gx, Dev.view meta)
+            | _ -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>>("AvgPoolBack", dtype).Invoke(gpu.Stream, Index1D len, t.V64, Dev.view gx, Dev.view meta)
+            meta.Release()
+        IlgpuRawTensor.Of(gx, dtype, Array.copy inputShape)
 
     /// Give the buffer back to the pool now (views made by Reshape keep it alive until they are disposed too).
     member _.Dispose() = storage.Release()

@@ -185,10 +185,217 @@ type K =
             let v = x.[b + j * inner] - m
             y.[b + j * inner] <- if log = 1 then v - lz else System.Math.Exp v / z
 
+    // ---- tree reductions (explicitly grouped, group size a power of two, dynamic shared memory of float64)
+    /// u beats best for a max (isMax = 1) or a min: strictly greater (less), or u is NaN and best is not.
+    static member Better(u: float, best: float, isMax: int) : bool =
+        (if isMax = 1 then u > best else u < best) || (u <> u && best = best)
+    /// Tree reduction, one group per segment: group z sums x[row, seg·(z % p) ..< seg·(z % p + 1)] of row z / p
+    /// (rows of k elements) into y[z] (float64): each thread a strided partial sum, then halving in shared memory.
+    static member SumSeg32(x: ArrayView<float32>, y: ArrayView<float>, k: int, seg: int, p: int) =
+        let tid = Group.IdxX
+        let nt = Group.DimX
+        let z = Grid.IdxX
+        let row = z / p
+        let start = (z % p) * seg
+        let stop = System.Math.Min(k, start + seg)
+        let sh = SharedMemory.GetDynamic<float>()
+        let mutable acc = 0.0
+        let mutable j = start + tid
+        while j < stop do
+            acc <- acc + float x.[row * k + j]
+            j <- j + nt
+        sh.[tid] <- acc
+        Group.Barrier()
+        let mutable s = nt / 2
+        while s > 0 do
+            if tid < s then sh.[tid] <- sh.[tid] + sh.[tid + s]
+            Group.Barrier()
+            s <- s / 2
+        if tid = 0 then y.[z] <- sh.[0]
+    /// Tree max/min over dim of [outer, dim, inner], one group per output: each thread scans a strided subset,
+    /// then pairs combine in shared memory (values and indices, as float64), keeping the first index on ties
+    /// and NaN over numbers, as the sequential kernel.
+    static member ExtremeTree32(x: ArrayView<float32>, v: ArrayView<float32>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
+        let tid = Group.IdxX
+        let nt = Group.DimX
+        let z = Grid.IdxX
+        let b = (z / inner) * dim * inner + z % inner
+        let sh = SharedMemory.GetDynamic<float>()
+        let mutable best = 0.0
+        let mutable bi = -1
+        let mutable j = tid
+        while j < dim do
+            let u = float x.[b + j * inner]
+            if bi < 0 || K.Better(u, best, isMax) then
+                best <- u
+                bi <- j
+            j <- j + nt
+        sh.[tid] <- best
+        sh.[nt + tid] <- float bi
+        Group.Barrier()
+        let mutable s = nt / 2
+        while s > 0 do
+            if tid < s then
+                let ia = int sh.[nt + tid]
+                let ib = int sh.[nt + tid + s]
+                let a = sh.[tid]
+                let c = sh.[tid + s]
+                if ib >= 0 && (ia < 0 || K.Better(c, a, isMax) || (not (K.Better(a, c, isMax)) && ib < ia)) then
+                    sh.[tid] <- c
+                    sh.[nt + tid] <- float ib
+            Group.Barrier()
+            s <- s / 2
+        if tid = 0 then
+            v.[z] <- float32 sh.[0]
+            ix.[z] <- int64 sh.[nt]
+    /// Tree softmax (log = 1: log-softmax) along dim of [outer, dim, inner], one group per row: the max and
+    /// then Σ exp(x − max) each reduced in shared memory, then every thread writes its strided elements.
+    static member SoftmaxTree32(x: ArrayView<float32>, y: ArrayView<float32>, dim: int, inner: int, log: int) =
+        let tid = Group.IdxX
+        let nt = Group.DimX
+        let z = Grid.IdxX
+        let b = (z / inner) * dim * inner + z % inner
+        let sh = SharedMemory.GetDynamic<float>()
+        let mutable m = System.Double.NegativeInfinity
+        let mutable j = tid
+        while j < dim do
+            m <- System.Math.Max(m, float x.[b + j * inner])
+            j <- j + nt
+        sh.[tid] <- m
+        Group.Barrier()
+        let mutable s = nt / 2
+        while s > 0 do
+            if tid < s then sh.[tid] <- System.Math.Max(sh.[tid], sh.[tid + s])
+            Group.Barrier()
+            s <- s / 2
+        m <- sh.[0]
+        Group.Barrier()
+        let mutable acc = 0.0
+        j <- tid
+        while j < dim do
+            acc <- acc + System.Math.Exp(float x.[b + j * inner] - m)
+            j <- j + nt
+        sh.[tid] <- acc
+        Group.Barrier()
+        s <- nt / 2
+        while s > 0 do
+            if tid < s then sh.[tid] <- sh.[tid] + sh.[tid + s]
+            Group.Barrier()
+            s <- s / 2
+        let z = sh.[0]
+        let lz = System.Math.Log z
+        j <- tid
+        while j < dim do
+            let u = float x.[b + j * inner] - m
+            y.[b + j * inner] <- float32 (if log = 1 then u - lz else System.Math.Exp u / z)
+            j <- j + nt
+
+    /// Tree reduction, one group per segment: group z sums x[row, seg·(z % p) ..< seg·(z % p + 1)] of row z / p
+    /// (rows of k elements) into y[z] (float64): each thread a strided partial sum, then halving in shared memory.
+    static member SumSeg64(x: ArrayView<float>, y: ArrayView<float>, k: int, seg: int, p: int) =
+        let tid = Group.IdxX
+        let nt = Group.DimX
+        let z = Grid.IdxX
+        let row = z / p
+        let start = (z % p) * seg
+        let stop = System.Math.Min(k, start + seg)
+        let sh = SharedMemory.GetDynamic<float>()
+        let mutable acc = 0.0
+        let mutable j = start + tid
+        while j < stop do
+            acc <- acc + float x.[row * k + j]
+            j <- j + nt
+        sh.[tid] <- acc
+        Group.Barrier()
+        let mutable s = nt / 2
+        while s > 0 do
+            if tid < s then sh.[tid] <- sh.[tid] + sh.[tid + s]
+            Group.Barrier()
+            s <- s / 2
+        if tid = 0 then y.[z] <- sh.[0]
+    /// Tree max/min over dim of [outer, dim, inner], one group per output: each thread scans a strided subset,
+    /// then pairs combine in shared memory (values and indices, as float64), keeping the first index on ties
+    /// and NaN over numbers, as the sequential kernel.
+    static member ExtremeTree64(x: ArrayView<float>, v: ArrayView<float>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
+        let tid = Group.IdxX
+        let nt = Group.DimX
+        let z = Grid.IdxX
+        let b = (z / inner) * dim * inner + z % inner
+        let sh = SharedMemory.GetDynamic<float>()
+        let mutable best = 0.0
+        let mutable bi = -1
+        let mutable j = tid
+        while j < dim do
+            let u = float x.[b + j * inner]
+            if bi < 0 || K.Better(u, best, isMax) then
+                best <- u
+                bi <- j
+            j <- j + nt
+        sh.[tid] <- best
+        sh.[nt + tid] <- float bi
+        Group.Barrier()
+        let mutable s = nt / 2
+        while s > 0 do
+            if tid < s then
+                let ia = int sh.[nt + tid]
+                let ib = int sh.[nt + tid + s]
+                let a = sh.[tid]
+                let c = sh.[tid + s]
+                if ib >= 0 && (ia < 0 || K.Better(c, a, isMax) || (not (K.Better(a, c, isMax)) && ib < ia)) then
+                    sh.[tid] <- c
+                    sh.[nt + tid] <- float ib
+            Group.Barrier()
+            s <- s / 2
+        if tid = 0 then
+            v.[z] <- float sh.[0]
+            ix.[z] <- int64 sh.[nt]
+    /// Tree softmax (log = 1: log-softmax) along dim of [outer, dim, inner], one group per row: the max and
+    /// then Σ exp(x − max) each reduced in shared memory, then every thread writes its strided elements.
+    static member SoftmaxTree64(x: ArrayView<float>, y: ArrayView<float>, dim: int, inner: int, log: int) =
+        let tid = Group.IdxX
+        let nt = Group.DimX
+        let z = Grid.IdxX
+        let b = (z / inner) * dim * inner + z % inner
+        let sh = SharedMemory.GetDynamic<float>()
+        let mutable m = System.Double.NegativeInfinity
+        let mutable j = tid
+        while j < dim do
+            m <- System.Math.Max(m, float x.[b + j * inner])
+            j <- j + nt
+        sh.[tid] <- m
+        Group.Barrier()
+        let mutable s = nt / 2
+        while s > 0 do
+            if tid < s then sh.[tid] <- System.Math.Max(sh.[tid], sh.[tid + s])
+            Group.Barrier()
+            s <- s / 2
+        m <- sh.[0]
+        Group.Barrier()
+        let mutable acc = 0.0
+        j <- tid
+        while j < dim do
+            acc <- acc + System.Math.Exp(float x.[b + j * inner] - m)
+            j <- j + nt
+        sh.[tid] <- acc
+        Group.Barrier()
+        s <- nt / 2
+        while s > 0 do
+            if tid < s then sh.[tid] <- sh.[tid] + sh.[tid + s]
+            Group.Barrier()
+            s <- s / 2
+        let z = sh.[0]
+        let lz = System.Math.Log z
+        j <- tid
+        while j < dim do
+            let u = float x.[b + j * inner] - m
+            y.[b + j * inner] <- float (if log = 1 then u - lz else System.Math.Exp u / z)
+            j <- j + nt
+
     // ---- matmul: t×t tiles staged in dynamic shared memory (2·t² elements); grid (⌈n/t⌉, ⌈m/t⌉, batch),
     // groups of t×t (t = 16 on a GPU; 4 on ILGPU's CPU accelerator, whose groups hold at most 16 threads)
-    /// c[z] = a[z] · b[z] for [batch, m, k] x [batch, k, n] (explicitly grouped).
-    static member Matmul32(a: ArrayView<float32>, b: ArrayView<float32>, c: ArrayView<float32>, m: int, n: int, k: int, t: int) =
+    /// c[z] = op(a[z]) · op(b[z]) for op(a) [batch, m, k], op(b) [batch, k, n]; op transposes the stored
+    /// matrix in place (a stored [k, m] when ta = 1, b stored [n, k] when tb = 1). Explicitly grouped.
+    static member Matmul32(a: ArrayView<float32>, b: ArrayView<float32>, c: ArrayView<float32>, m: int, n: int, k: int, t: int, ta: int, tb: int) =
         let tx = Group.IdxX
         let ty = Group.IdxY
         let col = Grid.IdxX * t + tx
@@ -200,15 +407,16 @@ type K =
         let mutable acc = 0.0f
         for tile in 0 .. (k + t - 1) / t - 1 do
             let ac = tile * t + tx
-            sa.[ty * t + tx] <- if row < m && ac < k then a.[(z * m + row) * k + ac] else 0.0f
+            sa.[ty * t + tx] <- if row < m && ac < k then a.[z * m * k + (if ta = 1 then ac * m + row else row * k + ac)] else 0.0f
             let br = tile * t + ty
-            sb.[ty * t + tx] <- if br < k && col < n then b.[(z * k + br) * n + col] else 0.0f
+            sb.[ty * t + tx] <- if br < k && col < n then b.[z * k * n + (if tb = 1 then col * k + br else br * n + col)] else 0.0f
             Group.Barrier()
             for q in 0 .. t - 1 do acc <- acc + sa.[ty * t + q] * sb.[q * t + tx]
             Group.Barrier()
         if row < m && col < n then c.[(z * m + row) * n + col] <- acc
-    /// c[z] = a[z] · b[z] for [batch, m, k] x [batch, k, n] (explicitly grouped).
-    static member Matmul64(a: ArrayView<float>, b: ArrayView<float>, c: ArrayView<float>, m: int, n: int, k: int, t: int) =
+    /// c[z] = op(a[z]) · op(b[z]) for op(a) [batch, m, k], op(b) [batch, k, n]; op transposes the stored
+    /// matrix in place (a stored [k, m] when ta = 1, b stored [n, k] when tb = 1). Explicitly grouped.
+    static member Matmul64(a: ArrayView<float>, b: ArrayView<float>, c: ArrayView<float>, m: int, n: int, k: int, t: int, ta: int, tb: int) =
         let tx = Group.IdxX
         let ty = Group.IdxY
         let col = Grid.IdxX * t + tx
@@ -220,9 +428,9 @@ type K =
         let mutable acc = 0.0
         for tile in 0 .. (k + t - 1) / t - 1 do
             let ac = tile * t + tx
-            sa.[ty * t + tx] <- if row < m && ac < k then a.[(z * m + row) * k + ac] else 0.0
+            sa.[ty * t + tx] <- if row < m && ac < k then a.[z * m * k + (if ta = 1 then ac * m + row else row * k + ac)] else 0.0
             let br = tile * t + ty
-            sb.[ty * t + tx] <- if br < k && col < n then b.[(z * k + br) * n + col] else 0.0
+            sb.[ty * t + tx] <- if br < k && col < n then b.[z * k * n + (if tb = 1 then col * k + br else br * n + col)] else 0.0
             Group.Barrier()
             for q in 0 .. t - 1 do acc <- acc + sa.[ty * t + q] * sb.[q * t + tx]
             Group.Barrier()
