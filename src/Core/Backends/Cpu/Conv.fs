@@ -168,26 +168,41 @@ module Conv =
 
     // ---- convolution
 
-    /// y[n, o] = Σ_{c,kh,kw} w[o, c, kh, kw] · x[n, g·Cg + c, oh·s − p + kh·d, ...]: per group, one gemm over
-    /// the whole batch, Y_g [Og, N·L] = W_g [Og, K] · col [K, N·L], then scattered to NCHW.
-    let conv2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] =
+    /// y[n, o] = b[o] + Σ_{c,kh,kw} w[o, c, kh, kw] · x[n, g·Cg + c, oh·s − p + kh·d, ...] (b = null: no bias):
+    /// per group, one gemm over the whole batch, Y_g [Og, N·L] = W_g [Og, K] · col [K, N·L], then scattered to
+    /// NCHW with the bias added in the same pass.
+    let conv2dBias<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (bias: 'T[]) (spec: Conv2dSpec) : 'T[] * int[] =
         let g = geo xShape wShape spec
         let nl = g.N * g.L
-        let y = Array.zeroCreate<'T> (g.N * g.O * g.L)
+        // every element is written by the gemm or the row copies below
+        let y = GC.AllocateUninitializedArray<'T> (g.N * g.O * g.L)
+        let hasBias = not (isNull bias)
         for gi in 0 .. g.G - 1 do
             let struct (col, colOff, scratch) = columns x g gi
-            if g.N = 1 then gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff y (gi * g.Og * g.L)
+            if g.N = 1 then
+                gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff y (gi * g.Og * g.L)
+                if hasBias then
+                    for o in gi * g.Og .. (gi + 1) * g.Og - 1 do
+                        let r = Span<'T>(y, o * g.L, g.L)
+                        TensorPrimitives.Add(Kernels.ro r, bias.[o], r)
             else
                 let z = Scratch<'T>.Take(GemmSlot, g.Og * nl)
                 gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff z 0
                 Par.chunks g.N (minSamples (g.Og * g.L)) (fun s e ->
                     for n in s .. e - 1 do
                         for o in 0 .. g.Og - 1 do
-                            ReadOnlySpan<'T>(z, o * nl + n * g.L, g.L).CopyTo(Span<'T>(y, (n * g.O + gi * g.Og + o) * g.L, g.L)))
+                            let src = ReadOnlySpan<'T>(z, o * nl + n * g.L, g.L)
+                            let dst = Span<'T>(y, (n * g.O + gi * g.Og + o) * g.L, g.L)
+                            if hasBias then TensorPrimitives.Add(src, bias.[gi * g.Og + o], dst) else src.CopyTo dst)
                 Scratch<'T>.Give(GemmSlot, z)
             if scratch then Scratch<'T>.Give(ColSlot, col)
         y, [| g.N; g.O; g.Ho; g.Wo |]
+
+    /// conv2dBias without a bias.
+    let conv2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] =
+        conv2dBias x xShape w wShape null spec
 
     /// ∂L/∂x of conv2d: per group, col [K, N·L] = W_gᵀ [K, Og] · G_g [Og, N·L] (one gemm), then col2im
     /// sample by sample (parallel over the batch).
@@ -231,6 +246,36 @@ module Conv =
     /// Planes (N·C) per parallel chunk for pooling over planes of `work` elements.
     let private minPlanes (work: int) = max 1 (Par.grain / max 1 work)
 
+    /// Take v (at flat index i) over the running best where v > best or v is NaN: branch-free, in lane 0 of a
+    /// vector register (random data mispredicts an `if` about once a window).
+    let inline private takeMax<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (v: 'T) (i: int) (best: byref<Vector128<'T>>) (bestAt: byref<int>) =
+        let v = Vector128.CreateScalarUnsafe v
+        let take = Vector128.BitwiseOr(Vector128.GreaterThan(v, best), Vector128.OnesComplement(Vector128.Equals(v, v)))
+        best <- Vector128.ConditionalSelect(take, v, best)
+        let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
+        bestAt <- bestAt + ((-m) &&& (i - bestAt))
+
+    /// maxPool2d's common case, 2×2 windows at stride 2 without padding or dilation: the four reads unrolled,
+    /// in the general loop's order (so the same first maximum and NaN rule).
+    let private maxPool2x2<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (planes: int) (h: int) (w: int) (ho: int) (wo: int) (y: 'T[]) (ix: int64[]) =
+        Par.chunks planes (minPlanes (ho * wo * 4)) (fun s e ->
+            for plane in s .. e - 1 do
+                let xOff = plane * h * w
+                let yOff = plane * ho * wo
+                for oh in 0 .. ho - 1 do
+                    let r0 = 2 * oh * w
+                    for ow in 0 .. wo - 1 do
+                        let i = r0 + 2 * ow
+                        let mutable best = Vector128.CreateScalarUnsafe x.[xOff + i]
+                        let mutable bestAt = i
+                        takeMax x.[xOff + i + 1] (i + 1) &best &bestAt
+                        takeMax x.[xOff + i + w] (i + w) &best &bestAt
+                        takeMax x.[xOff + i + w + 1] (i + w + 1) &best &bestAt
+                        y.[yOff + oh * wo + ow] <- best.ToScalar()
+                        ix.[yOff + oh * wo + ow] <- int64 bestAt)
+
     /// Max over each window (−∞ padding, dilation): the value and the flat index ih·W + iw of the first
     /// maximum within its plane; NaN counts as the maximum, as in torch.
     let maxPool2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (x: 'T[]) (xShape: int[]) (spec: Pool2dSpec) : 'T[] * int64[] * int[] =
@@ -241,37 +286,41 @@ module Conv =
         let dh, dw = spec.Dilation
         let ho = poolOutSize h kh sh ph dh spec.CeilMode
         let wo = poolOutSize w kw sw pw dw spec.CeilMode
-        let y = Array.zeroCreate<'T> (n * c * ho * wo)
-        let ix = Array.zeroCreate<int64> y.Length
-        Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
-            for plane in s .. e - 1 do
-                let xOff = plane * h * w
-                let yOff = plane * ho * wo
-                for oh in 0 .. ho - 1 do
-                    let mutable hs = oh * sh - ph
-                    let he = min (hs + (kh - 1) * dh + 1) h
-                    while hs < 0 do hs <- hs + dh
-                    for ow in 0 .. wo - 1 do
-                        let mutable ws = ow * sw - pw
-                        let we = min (ws + (kw - 1) * dw + 1) w
-                        while ws < 0 do ws <- ws + dw
-                        // branch-free select (random data mispredicts an `if` about once a window):
-                        // take v where v > best or v is NaN, in lane 0 of a vector register
-                        let mutable best = Vector128.CreateScalarUnsafe 'T.NegativeInfinity
-                        let mutable bestAt = hs * w + ws
-                        let mutable ih = hs
-                        while ih < he do
-                            let mutable iw = ws
-                            while iw < we do
-                                let v = Vector128.CreateScalarUnsafe x.[xOff + ih * w + iw]
-                                let take = Vector128.BitwiseOr(Vector128.GreaterThan(v, best), Vector128.OnesComplement(Vector128.Equals(v, v)))
-                                best <- Vector128.ConditionalSelect(take, v, best)
-                                let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
-                                bestAt <- bestAt + ((-m) &&& (ih * w + iw - bestAt))
-                                iw <- iw + dw
-                            ih <- ih + dh
-                        y.[yOff + oh * wo + ow] <- best.ToScalar()
-                        ix.[yOff + oh * wo + ow] <- int64 bestAt)
+        // every output is written below
+        let y = GC.AllocateUninitializedArray<'T> (n * c * ho * wo)
+        let ix = GC.AllocateUninitializedArray<int64> y.Length
+        if kh = 2 && kw = 2 && sh = 2 && sw = 2 && ph = 0 && pw = 0 && dh = 1 && dw = 1 && 2 * ho <= h && 2 * wo <= w then
+            maxPool2x2 x (n * c) h w ho wo y ix
+        else
+            Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
+                for plane in s .. e - 1 do
+                    let xOff = plane * h * w
+                    let yOff = plane * ho * wo
+                    for oh in 0 .. ho - 1 do
+                        let mutable hs = oh * sh - ph
+                        let he = min (hs + (kh - 1) * dh + 1) h
+                        while hs < 0 do hs <- hs + dh
+                        for ow in 0 .. wo - 1 do
+                            let mutable ws = ow * sw - pw
+                            let we = min (ws + (kw - 1) * dw + 1) w
+                            while ws < 0 do ws <- ws + dw
+                            // branch-free select (random data mispredicts an `if` about once a window):
+                            // take v where v > best or v is NaN, in lane 0 of a vector register
+                            let mutable best = Vector128.CreateScalarUnsafe 'T.NegativeInfinity
+                            let mutable bestAt = hs * w + ws
+                            let mutable ih = hs
+                            while ih < he do
+                                let mutable iw = ws
+                                while iw < we do
+                                    let v = Vector128.CreateScalarUnsafe x.[xOff + ih * w + iw]
+                                    let take = Vector128.BitwiseOr(Vector128.GreaterThan(v, best), Vector128.OnesComplement(Vector128.Equals(v, v)))
+                                    best <- Vector128.ConditionalSelect(take, v, best)
+                                    let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
+                                    bestAt <- bestAt + ((-m) &&& (ih * w + iw - bestAt))
+                                    iw <- iw + dw
+                                ih <- ih + dh
+                            y.[yOff + oh * wo + ow] <- best.ToScalar()
+                            ix.[yOff + oh * wo + ow] <- int64 bestAt)
         y, ix, [| n; c; ho; wo |]
 
     /// ∂L/∂x of maxPool2d: each output's gradient goes to the input its index names (summed where shared).
