@@ -10,6 +10,7 @@
 
 #r "nuget: System.Numerics.Tensors, 10.0.0"
 #r "nuget: ScottPlot, 5.1.59"
+#r "nuget: ILGPU, 1.5.3"
 #r "../../src/Core/bin/Release/net10.0/Hybrid.Core.dll"
 
 open System

@@ -139,18 +139,79 @@ module Conv =
     /// Samples per parallel chunk for a pass that moves `perSample` elements of each sample.
     let private minSamples (perSample: int) = max 1 (Par.grain / max 1 perSample)
 
-    /// The batch column matrix [K, N·L] of group gi: x itself where a 1×1 kernel reads it as is (one sample,
-    /// or one channel), else im2col of every sample into a scratch array (parallel over the batch).
+    /// A batch column matrix and what it was built from (the input array, the geometry, the group).
+    [<AllowNullLiteral>]
+    type private Cols<'T>(src: 'T[], geo: Geo, gi: int, col: 'T[]) =
+        member _.Src = src
+        member _.Geo = geo
+        member _.Gi = gi
+        member _.Col = col
+
+    /// Column matrices kept from conv2d's forward for its weight gradient, which reads the same columns
+    /// (the im2col of a 3×3 kernel over 14-wide rows is ~130k short copies per batch). Keyed by the input
+    /// array (raw tensors are immutable), geometry and group; forward always rebuilds, so an input updated in
+    /// place between two forwards is never read stale. An entry is taken out of its slot while in use, so
+    /// another thread never sees it half-built or overwritten (it just misses).
+    type private ColCache<'T>() =
+        static let slots: Cols<'T>[] = Array.zeroCreate 4
+        static let next = [| 0 |]
+        /// Take the first entry matching `fits`, or null.
+        static member private TakeWhere(fits: Cols<'T> -> bool) : Cols<'T> =
+            let mutable found = null
+            for i in 0 .. slots.Length - 1 do
+                if isNull found then
+                    let e = Threading.Volatile.Read(&slots.[i])
+                    if not (isNull e) && fits e && obj.ReferenceEquals(Threading.Interlocked.CompareExchange(&slots.[i], null, e), e) then
+                        found <- e
+            found
+        /// The columns built from exactly (x, geo, gi), taken out of the cache; null if none.
+        static member TakeBuilt(x: 'T[], geo: Geo, gi: int) =
+            ColCache<'T>.TakeWhere(fun e -> obj.ReferenceEquals(e.Src, x) && e.Geo = geo && e.Gi = gi)
+        /// An array of at least n elements to build into: preferably one of the same geometry's, else any slot's
+        /// (round robin), else a fresh one.
+        static member TakeArray(geo: Geo, gi: int, n: int) : 'T[] =
+            let e = ColCache<'T>.TakeWhere(fun e -> e.Geo = geo && e.Gi = gi)
+            let e =
+                if isNull e then
+                    let i = (Threading.Interlocked.Increment(&next.[0]) &&& 0x7fffffff) % slots.Length
+                    Threading.Interlocked.Exchange(&slots.[i], null)
+                else e
+            if isNull e || e.Col.Length < n then Array.zeroCreate n else e.Col
+        /// Keep an entry: in an empty slot, else in place of the round-robin one.
+        static member Give(e: Cols<'T>) =
+            let mutable placed = false
+            for i in 0 .. slots.Length - 1 do
+                if not placed && isNull (Threading.Interlocked.CompareExchange(&slots.[i], e, null)) then placed <- true
+            if not placed then
+                Threading.Volatile.Write(&slots.[(Threading.Volatile.Read(&next.[0]) &&& 0x7fffffff) % slots.Length], e)
+
+    /// Whether x itself is the batch column matrix (a 1×1 kernel reading x as is: one sample, or one channel).
+    let private columnsAreInput (g: Geo) = g.Pointwise && (g.N = 1 || g.C = 1)
+
+    /// Build the batch column matrix [K, N·L] of group gi into col: im2col of every sample (parallel over the batch).
+    let private buildColumns<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (g: Geo) (gi: int) (col: 'T[]) =
+        let nl = g.N * g.L
+        Par.chunks g.N (minSamples (g.K * g.L)) (fun s e ->
+            for n in s .. e - 1 do
+                im2col x ((n * g.C + gi * g.Cg) * g.H * g.W) g col (n * g.L) nl)
+
+    /// The batch column matrix [K, N·L] of group gi: x itself where a 1×1 kernel reads it as is, else built
+    /// afresh (reusing a cached array) or, where `reuse`, taken as built from the same input. Returns the array,
+    /// the offset, and the cache entry to hand back with `release` (null for x itself).
     let private columns<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (x: 'T[]) (g: Geo) (gi: int) : struct ('T[] * int * bool) =
-        if g.Pointwise && (g.N = 1 || g.C = 1) then struct (x, gi * g.Cg * g.H * g.W, false)
+        (reuse: bool) (x: 'T[]) (g: Geo) (gi: int) : struct ('T[] * int * Cols<'T>) =
+        if columnsAreInput g then struct (x, gi * g.Cg * g.H * g.W, null)
         else
-            let nl = g.N * g.L
-            let col = Scratch<'T>.Take(ColSlot, g.K * nl)
-            Par.chunks g.N (minSamples (g.K * g.L)) (fun s e ->
-                for n in s .. e - 1 do
-                    im2col x ((n * g.C + gi * g.Cg) * g.H * g.W) g col (n * g.L) nl)
-            struct (col, 0, true)
+            let built = if reuse then ColCache<'T>.TakeBuilt(x, g, gi) else null
+            if not (isNull built) then struct (built.Col, 0, built)
+            else
+                let col = ColCache<'T>.TakeArray(g, gi, g.K * g.N * g.L)
+                buildColumns x g gi col
+                struct (col, 0, Cols<'T>(x, g, gi, col))
+
+    /// Hand columns back to the cache after use.
+    let private release (e: Cols<'T>) = if not (isNull e) then ColCache<'T>.Give e
 
     /// z[o, n·L + l] = y[n, gi·Og + o, l]: group gi of an NCHW gradient as the gemm's [Og, N·L] operand
     /// (y itself when there is one sample).
@@ -179,7 +240,7 @@ module Conv =
         let y = GC.AllocateUninitializedArray<'T> (g.N * g.O * g.L)
         let hasBias = not (isNull bias)
         for gi in 0 .. g.G - 1 do
-            let struct (col, colOff, scratch) = columns x g gi
+            let struct (col, colOff, cols) = columns false x g gi
             if g.N = 1 then
                 gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff y (gi * g.Og * g.L)
                 if hasBias then
@@ -196,7 +257,7 @@ module Conv =
                             let dst = Span<'T>(y, (n * g.O + gi * g.Og + o) * g.L, g.L)
                             if hasBias then TensorPrimitives.Add(src, bias.[gi * g.Og + o], dst) else src.CopyTo dst)
                 Scratch<'T>.Give(GemmSlot, z)
-            if scratch then Scratch<'T>.Give(ColSlot, col)
+            release cols
         y, [| g.N; g.O; g.Ho; g.Wo |]
 
     /// conv2dBias without a bias.
@@ -235,9 +296,9 @@ module Conv =
         let gw = Array.zeroCreate<'T> (Shape.numel weightShape)
         for gi in 0 .. geo.G - 1 do
             let struct (gg, ggOff, ggScratch) = gatherRows g geo gi
-            let struct (col, colOff, colScratch) = columns x geo gi
+            let struct (col, colOff, cols) = columns true x geo gi
             gemmT false true geo.Og geo.K nl gg ggOff col colOff gw (gi * geo.Og * geo.K)
-            if colScratch then Scratch<'T>.Give(ColSlot, col)
+            release cols
             if ggScratch then Scratch<'T>.Give(GemmSlot, gg)
         gw
 
