@@ -83,6 +83,15 @@ type RawTensor(shape: int[], dtype: DType, device: Device) =
         (if transA then tr t else t).Matmul(if transB then tr other else other)
     /// input [N, C, H, W] * weight [O, C/groups, kH, kW] -> [N, O, H', W'].
     abstract Conv2d: weight: RawTensor * spec: Conv2dSpec -> RawTensor
+    /// Conv2d plus a per-output-channel bias [O]: y[n,o,i,j] = conv(x, w)[n,o,i,j] + b[o]. The default adds
+    /// the broadcast bias after the convolution; a backend overrides it to add it while writing the output.
+    abstract Conv2dBias: weight: RawTensor * bias: RawTensor * spec: Conv2dSpec -> RawTensor
+    default t.Conv2dBias(weight, bias, spec) =
+        t.Conv2d(weight, spec).Binary(Add, bias.Reshape [| 1; bias.Numel; 1; 1 |])
+    /// relu's backward, g·[x > 0] (0 at 0 and at NaN); this is g, x has the same shape. The default builds the
+    /// mask and multiplies; a backend overrides it with one pass.
+    abstract ReluBackward: x: RawTensor -> RawTensor
+    default g.ReluBackward x = g.Binary(Mul, x.Unary Positive)
     /// Gradient of Conv2d with respect to its input; this is grad [N, O, H', W'].
     abstract Conv2dBackwardInput: weight: RawTensor * inputShape: int[] * spec: Conv2dSpec -> RawTensor
     /// Gradient of Conv2d with respect to its weight; this is grad [N, O, H', W'].

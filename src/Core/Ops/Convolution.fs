@@ -90,13 +90,14 @@ module Convolution =
     let private spec (stride: int * int) (padding: int * int) (dilation: int * int) (groups: int) : Conv2dSpec =
         { Stride = stride; Padding = padding; Dilation = dilation; Groups = groups }
 
-    /// y + b[o] broadcast over (n, h, w), written as y + conv2d(1, b) with b a 1×1 kernel over one constant
-    /// input channel: the same value, but the gradient Σ_{n,h,w} g is then a gemm (the weight gradient)
-    /// instead of a broadcast add and a reduction over three dims (measured ~4× faster on [64,16,28,28], forward and backward).
-    let private addBias (y: Tensor) (bias: Tensor) =
-        let ones = Tensor(y.Raw.Backend.Full([| y.Shape.[0]; 1; y.Shape.[2]; y.Shape.[3] |], 1.0, y.DType))
-        let unit = { Stride = (1, 1); Padding = (0, 0); Dilation = (1, 1); Groups = 1 }
-        y + convRaw unit ones (Reshaping.reshape [| bias.Shape.[0]; 1; 1; 1 |] bias)
+    /// conv(x, w) + b[o] broadcast over (n, h, w), the bias added while the convolution writes its output.
+    // ∂x, ∂w as conv's; ∂b[o] = Σ_{n,h,w} g[n,o,h,w] (a sum whose backward is the broadcast again)
+    let private convBias (sp: Conv2dSpec) (x: Tensor) (w: Tensor) (bias: Tensor) : Tensor =
+        let o = bias.Shape.[0]
+        Tensor.Record("conv2d", x.Raw.Conv2dBias(w.Raw, bias.Raw, sp), [| x; w; bias |], fun g ->
+            [| (if x.RequiresGrad then backInput sp x.Shape g w else null)
+               (if w.RequiresGrad then backWeight sp w.Shape g x else null)
+               (if bias.RequiresGrad then Reshaping.reshape [| o |] (Tensor.SumTo(g, [| 1; o; 1; 1 |])) else null) |])
 
     /// torch.nn.functional.conv2d: x [N, C, H, W] ⋆ weight [O, C/groups, kH, kW] (+ bias [O], or null)
     /// -> [N, O, H', W'] with H' = ⌊(H + 2p − d(kH − 1) − 1)/s⌋ + 1 (likewise W').
@@ -104,8 +105,7 @@ module Convolution =
     let conv2d (x: Tensor) (weight: Tensor) (bias: Tensor) (stride: int * int) (padding: int * int) (dilation: int * int) (groups: int) : Tensor =
         let sp = spec stride padding dilation groups
         checkConv "conv2d" x.Shape x weight bias sp
-        let y = convRaw sp x weight
-        if isNull bias then y else addBias y bias
+        if isNull bias then convRaw sp x weight else convBias sp x weight bias
 
     /// conv2d with the same stride, padding and dilation along both axes.
     let conv2dSquare (x: Tensor) (weight: Tensor) (bias: Tensor) (stride: int) (padding: int) (dilation: int) (groups: int) : Tensor =

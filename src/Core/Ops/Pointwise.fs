@@ -66,8 +66,14 @@ module Pointwise =
     let sigmoid (x: Tensor) = Tensor.Pointwise(Sigmoid, "sigmoid", x, fun _ y -> y * (1.0 - y))
 
     /// max(x, 0).
+    // relu's backward g·[x > 0] in one pass, linear in g with the mask a constant; its own backward masks again
+    let rec private reluBackward (x: Tensor) (g: Tensor) : Tensor =
+        Tensor.Record("relu_backward", g.Raw.ReluBackward x.Raw, [| g |], fun gg -> [| reluBackward x gg |])
+
     // d relu/dx = [x > 0] (0 at 0, as torch)
-    let relu (x: Tensor) = Tensor.Pointwise(Relu, "relu", x, fun x _ -> constant (x.Raw.Unary Positive))
+    let relu (x: Tensor) =
+        floatsOnly "relu" x
+        Tensor.Record("relu", x.Raw.Unary Relu, [| x |], fun g -> [| reluBackward x g |])
 
     /// x for x > 0, slope·x otherwise (torch.nn.functional.leaky_relu).
     // d/dx = 1 if x > 0 else slope

@@ -139,18 +139,79 @@ module Conv =
     /// Samples per parallel chunk for a pass that moves `perSample` elements of each sample.
     let private minSamples (perSample: int) = max 1 (Par.grain / max 1 perSample)
 
-    /// The batch column matrix [K, N·L] of group gi: x itself where a 1×1 kernel reads it as is (one sample,
-    /// or one channel), else im2col of every sample into a scratch array (parallel over the batch).
+    /// A batch column matrix and what it was built from (the input array, the geometry, the group).
+    [<AllowNullLiteral>]
+    type private Cols<'T>(src: 'T[], geo: Geo, gi: int, col: 'T[]) =
+        member _.Src = src
+        member _.Geo = geo
+        member _.Gi = gi
+        member _.Col = col
+
+    /// Column matrices kept from conv2d's forward for its weight gradient, which reads the same columns
+    /// (the im2col of a 3×3 kernel over 14-wide rows is ~130k short copies per batch). Keyed by the input
+    /// array (raw tensors are immutable), geometry and group; forward always rebuilds, so an input updated in
+    /// place between two forwards is never read stale. An entry is taken out of its slot while in use, so
+    /// another thread never sees it half-built or overwritten (it just misses).
+    type private ColCache<'T>() =
+        static let slots: Cols<'T>[] = Array.zeroCreate 4
+        static let next = [| 0 |]
+        /// Take the first entry matching `fits`, or null.
+        static member private TakeWhere(fits: Cols<'T> -> bool) : Cols<'T> =
+            let mutable found = null
+            for i in 0 .. slots.Length - 1 do
+                if isNull found then
+                    let e = Threading.Volatile.Read(&slots.[i])
+                    if not (isNull e) && fits e && obj.ReferenceEquals(Threading.Interlocked.CompareExchange(&slots.[i], null, e), e) then
+                        found <- e
+            found
+        /// The columns built from exactly (x, geo, gi), taken out of the cache; null if none.
+        static member TakeBuilt(x: 'T[], geo: Geo, gi: int) =
+            ColCache<'T>.TakeWhere(fun e -> obj.ReferenceEquals(e.Src, x) && e.Geo = geo && e.Gi = gi)
+        /// An array of at least n elements to build into: preferably one of the same geometry's, else any slot's
+        /// (round robin), else a fresh one.
+        static member TakeArray(geo: Geo, gi: int, n: int) : 'T[] =
+            let e = ColCache<'T>.TakeWhere(fun e -> e.Geo = geo && e.Gi = gi)
+            let e =
+                if isNull e then
+                    let i = (Threading.Interlocked.Increment(&next.[0]) &&& 0x7fffffff) % slots.Length
+                    Threading.Interlocked.Exchange(&slots.[i], null)
+                else e
+            if isNull e || e.Col.Length < n then Array.zeroCreate n else e.Col
+        /// Keep an entry: in an empty slot, else in place of the round-robin one.
+        static member Give(e: Cols<'T>) =
+            let mutable placed = false
+            for i in 0 .. slots.Length - 1 do
+                if not placed && isNull (Threading.Interlocked.CompareExchange(&slots.[i], e, null)) then placed <- true
+            if not placed then
+                Threading.Volatile.Write(&slots.[(Threading.Volatile.Read(&next.[0]) &&& 0x7fffffff) % slots.Length], e)
+
+    /// Whether x itself is the batch column matrix (a 1×1 kernel reading x as is: one sample, or one channel).
+    let private columnsAreInput (g: Geo) = g.Pointwise && (g.N = 1 || g.C = 1)
+
+    /// Build the batch column matrix [K, N·L] of group gi into col: im2col of every sample (parallel over the batch).
+    let private buildColumns<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (g: Geo) (gi: int) (col: 'T[]) =
+        let nl = g.N * g.L
+        Par.chunks g.N (minSamples (g.K * g.L)) (fun s e ->
+            for n in s .. e - 1 do
+                im2col x ((n * g.C + gi * g.Cg) * g.H * g.W) g col (n * g.L) nl)
+
+    /// The batch column matrix [K, N·L] of group gi: x itself where a 1×1 kernel reads it as is, else built
+    /// afresh (reusing a cached array) or, where `reuse`, taken as built from the same input. Returns the array,
+    /// the offset, and the cache entry to hand back with `release` (null for x itself).
     let private columns<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (x: 'T[]) (g: Geo) (gi: int) : struct ('T[] * int * bool) =
-        if g.Pointwise && (g.N = 1 || g.C = 1) then struct (x, gi * g.Cg * g.H * g.W, false)
+        (reuse: bool) (x: 'T[]) (g: Geo) (gi: int) : struct ('T[] * int * Cols<'T>) =
+        if columnsAreInput g then struct (x, gi * g.Cg * g.H * g.W, null)
         else
-            let nl = g.N * g.L
-            let col = Scratch<'T>.Take(ColSlot, g.K * nl)
-            Par.chunks g.N (minSamples (g.K * g.L)) (fun s e ->
-                for n in s .. e - 1 do
-                    im2col x ((n * g.C + gi * g.Cg) * g.H * g.W) g col (n * g.L) nl)
-            struct (col, 0, true)
+            let built = if reuse then ColCache<'T>.TakeBuilt(x, g, gi) else null
+            if not (isNull built) then struct (built.Col, 0, built)
+            else
+                let col = ColCache<'T>.TakeArray(g, gi, g.K * g.N * g.L)
+                buildColumns x g gi col
+                struct (col, 0, Cols<'T>(x, g, gi, col))
+
+    /// Hand columns back to the cache after use.
+    let private release (e: Cols<'T>) = if not (isNull e) then ColCache<'T>.Give e
 
     /// z[o, n·L + l] = y[n, gi·Og + o, l]: group gi of an NCHW gradient as the gemm's [Og, N·L] operand
     /// (y itself when there is one sample).
@@ -168,26 +229,41 @@ module Conv =
 
     // ---- convolution
 
-    /// y[n, o] = Σ_{c,kh,kw} w[o, c, kh, kw] · x[n, g·Cg + c, oh·s − p + kh·d, ...]: per group, one gemm over
-    /// the whole batch, Y_g [Og, N·L] = W_g [Og, K] · col [K, N·L], then scattered to NCHW.
-    let conv2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] =
+    /// y[n, o] = b[o] + Σ_{c,kh,kw} w[o, c, kh, kw] · x[n, g·Cg + c, oh·s − p + kh·d, ...] (b = null: no bias):
+    /// per group, one gemm over the whole batch, Y_g [Og, N·L] = W_g [Og, K] · col [K, N·L], then scattered to
+    /// NCHW with the bias added in the same pass.
+    let conv2dBias<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (bias: 'T[]) (spec: Conv2dSpec) : 'T[] * int[] =
         let g = geo xShape wShape spec
         let nl = g.N * g.L
-        let y = Array.zeroCreate<'T> (g.N * g.O * g.L)
+        // every element is written by the gemm or the row copies below
+        let y = GC.AllocateUninitializedArray<'T> (g.N * g.O * g.L)
+        let hasBias = not (isNull bias)
         for gi in 0 .. g.G - 1 do
-            let struct (col, colOff, scratch) = columns x g gi
-            if g.N = 1 then gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff y (gi * g.Og * g.L)
+            let struct (col, colOff, cols) = columns false x g gi
+            if g.N = 1 then
+                gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff y (gi * g.Og * g.L)
+                if hasBias then
+                    for o in gi * g.Og .. (gi + 1) * g.Og - 1 do
+                        let r = Span<'T>(y, o * g.L, g.L)
+                        TensorPrimitives.Add(Kernels.ro r, bias.[o], r)
             else
                 let z = Scratch<'T>.Take(GemmSlot, g.Og * nl)
                 gemmT false false g.Og nl g.K w (gi * g.Og * g.K) col colOff z 0
                 Par.chunks g.N (minSamples (g.Og * g.L)) (fun s e ->
                     for n in s .. e - 1 do
                         for o in 0 .. g.Og - 1 do
-                            ReadOnlySpan<'T>(z, o * nl + n * g.L, g.L).CopyTo(Span<'T>(y, (n * g.O + gi * g.Og + o) * g.L, g.L)))
+                            let src = ReadOnlySpan<'T>(z, o * nl + n * g.L, g.L)
+                            let dst = Span<'T>(y, (n * g.O + gi * g.Og + o) * g.L, g.L)
+                            if hasBias then TensorPrimitives.Add(src, bias.[gi * g.Og + o], dst) else src.CopyTo dst)
                 Scratch<'T>.Give(GemmSlot, z)
-            if scratch then Scratch<'T>.Give(ColSlot, col)
+            release cols
         y, [| g.N; g.O; g.Ho; g.Wo |]
+
+    /// conv2dBias without a bias.
+    let conv2d<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] =
+        conv2dBias x xShape w wShape null spec
 
     /// ∂L/∂x of conv2d: per group, col [K, N·L] = W_gᵀ [K, Og] · G_g [Og, N·L] (one gemm), then col2im
     /// sample by sample (parallel over the batch).
@@ -220,9 +296,9 @@ module Conv =
         let gw = Array.zeroCreate<'T> (Shape.numel weightShape)
         for gi in 0 .. geo.G - 1 do
             let struct (gg, ggOff, ggScratch) = gatherRows g geo gi
-            let struct (col, colOff, colScratch) = columns x geo gi
+            let struct (col, colOff, cols) = columns true x geo gi
             gemmT false true geo.Og geo.K nl gg ggOff col colOff gw (gi * geo.Og * geo.K)
-            if colScratch then Scratch<'T>.Give(ColSlot, col)
+            release cols
             if ggScratch then Scratch<'T>.Give(GemmSlot, gg)
         gw
 
@@ -230,6 +306,36 @@ module Conv =
 
     /// Planes (N·C) per parallel chunk for pooling over planes of `work` elements.
     let private minPlanes (work: int) = max 1 (Par.grain / max 1 work)
+
+    /// Take v (at flat index i) over the running best where v > best or v is NaN: branch-free, in lane 0 of a
+    /// vector register (random data mispredicts an `if` about once a window).
+    let inline private takeMax<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (v: 'T) (i: int) (best: byref<Vector128<'T>>) (bestAt: byref<int>) =
+        let v = Vector128.CreateScalarUnsafe v
+        let take = Vector128.BitwiseOr(Vector128.GreaterThan(v, best), Vector128.OnesComplement(Vector128.Equals(v, v)))
+        best <- Vector128.ConditionalSelect(take, v, best)
+        let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
+        bestAt <- bestAt + ((-m) &&& (i - bestAt))
+
+    /// maxPool2d's common case, 2×2 windows at stride 2 without padding or dilation: the four reads unrolled,
+    /// in the general loop's order (so the same first maximum and NaN rule).
+    let private maxPool2x2<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (planes: int) (h: int) (w: int) (ho: int) (wo: int) (y: 'T[]) (ix: int64[]) =
+        Par.chunks planes (minPlanes (ho * wo * 4)) (fun s e ->
+            for plane in s .. e - 1 do
+                let xOff = plane * h * w
+                let yOff = plane * ho * wo
+                for oh in 0 .. ho - 1 do
+                    let r0 = 2 * oh * w
+                    for ow in 0 .. wo - 1 do
+                        let i = r0 + 2 * ow
+                        let mutable best = Vector128.CreateScalarUnsafe x.[xOff + i]
+                        let mutable bestAt = i
+                        takeMax x.[xOff + i + 1] (i + 1) &best &bestAt
+                        takeMax x.[xOff + i + w] (i + w) &best &bestAt
+                        takeMax x.[xOff + i + w + 1] (i + w + 1) &best &bestAt
+                        y.[yOff + oh * wo + ow] <- best.ToScalar()
+                        ix.[yOff + oh * wo + ow] <- int64 bestAt)
 
     /// Max over each window (−∞ padding, dilation): the value and the flat index ih·W + iw of the first
     /// maximum within its plane; NaN counts as the maximum, as in torch.
@@ -241,37 +347,41 @@ module Conv =
         let dh, dw = spec.Dilation
         let ho = poolOutSize h kh sh ph dh spec.CeilMode
         let wo = poolOutSize w kw sw pw dw spec.CeilMode
-        let y = Array.zeroCreate<'T> (n * c * ho * wo)
-        let ix = Array.zeroCreate<int64> y.Length
-        Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
-            for plane in s .. e - 1 do
-                let xOff = plane * h * w
-                let yOff = plane * ho * wo
-                for oh in 0 .. ho - 1 do
-                    let mutable hs = oh * sh - ph
-                    let he = min (hs + (kh - 1) * dh + 1) h
-                    while hs < 0 do hs <- hs + dh
-                    for ow in 0 .. wo - 1 do
-                        let mutable ws = ow * sw - pw
-                        let we = min (ws + (kw - 1) * dw + 1) w
-                        while ws < 0 do ws <- ws + dw
-                        // branch-free select (random data mispredicts an `if` about once a window):
-                        // take v where v > best or v is NaN, in lane 0 of a vector register
-                        let mutable best = Vector128.CreateScalarUnsafe 'T.NegativeInfinity
-                        let mutable bestAt = hs * w + ws
-                        let mutable ih = hs
-                        while ih < he do
-                            let mutable iw = ws
-                            while iw < we do
-                                let v = Vector128.CreateScalarUnsafe x.[xOff + ih * w + iw]
-                                let take = Vector128.BitwiseOr(Vector128.GreaterThan(v, best), Vector128.OnesComplement(Vector128.Equals(v, v)))
-                                best <- Vector128.ConditionalSelect(take, v, best)
-                                let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
-                                bestAt <- bestAt + ((-m) &&& (ih * w + iw - bestAt))
-                                iw <- iw + dw
-                            ih <- ih + dh
-                        y.[yOff + oh * wo + ow] <- best.ToScalar()
-                        ix.[yOff + oh * wo + ow] <- int64 bestAt)
+        // every output is written below
+        let y = GC.AllocateUninitializedArray<'T> (n * c * ho * wo)
+        let ix = GC.AllocateUninitializedArray<int64> y.Length
+        if kh = 2 && kw = 2 && sh = 2 && sw = 2 && ph = 0 && pw = 0 && dh = 1 && dw = 1 && 2 * ho <= h && 2 * wo <= w then
+            maxPool2x2 x (n * c) h w ho wo y ix
+        else
+            Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
+                for plane in s .. e - 1 do
+                    let xOff = plane * h * w
+                    let yOff = plane * ho * wo
+                    for oh in 0 .. ho - 1 do
+                        let mutable hs = oh * sh - ph
+                        let he = min (hs + (kh - 1) * dh + 1) h
+                        while hs < 0 do hs <- hs + dh
+                        for ow in 0 .. wo - 1 do
+                            let mutable ws = ow * sw - pw
+                            let we = min (ws + (kw - 1) * dw + 1) w
+                            while ws < 0 do ws <- ws + dw
+                            // branch-free select (random data mispredicts an `if` about once a window):
+                            // take v where v > best or v is NaN, in lane 0 of a vector register
+                            let mutable best = Vector128.CreateScalarUnsafe 'T.NegativeInfinity
+                            let mutable bestAt = hs * w + ws
+                            let mutable ih = hs
+                            while ih < he do
+                                let mutable iw = ws
+                                while iw < we do
+                                    let v = Vector128.CreateScalarUnsafe x.[xOff + ih * w + iw]
+                                    let take = Vector128.BitwiseOr(Vector128.GreaterThan(v, best), Vector128.OnesComplement(Vector128.Equals(v, v)))
+                                    best <- Vector128.ConditionalSelect(take, v, best)
+                                    let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
+                                    bestAt <- bestAt + ((-m) &&& (ih * w + iw - bestAt))
+                                    iw <- iw + dw
+                                ih <- ih + dh
+                            y.[yOff + oh * wo + ow] <- best.ToScalar()
+                            ix.[yOff + oh * wo + ow] <- int64 bestAt)
         y, ix, [| n; c; ho; wo |]
 
     /// ∂L/∂x of maxPool2d: each output's gradient goes to the input its index names (summed where shared).

@@ -37,6 +37,12 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
         Par.elementwise a.Length (fun s e -> Kernels.unary op (ReadOnlySpan(a, s, e - s)) (Span(y, s, e - s)))
         y
 
+    /// g·[x > 0] over both cores into a fresh array (every element is written).
+    static member private ReluBackwardArray (g: 'T[]) (x: 'T[]) : 'T[] =
+        let y = GC.AllocateUninitializedArray<'T> g.Length
+        Par.elementwise g.Length (fun s e -> Kernels.reluBackward (ReadOnlySpan(g, s, e - s)) (ReadOnlySpan(x, s, e - s)) (Span(y, s, e - s)))
+        y
+
     /// A binary op's name for messages, formatted once per op.
     static member private BinaryName (op: BinaryOp) = binaryNames.GetOrAdd(op, fun o -> sprintf "%A" o)
 
@@ -159,6 +165,16 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
         | F32 a, F32 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of32 y s
         | F64 a, F64 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of64 y s
         | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O and %O differ (expected the same float dtype)" t.DType weight.DType)
+    override t.Conv2dBias(weight, bias, spec) =
+        match storage, storageOf "conv2d" weight, storageOf "conv2d" bias with
+        | F32 a, F32 w, F32 b -> let y, s = Conv.conv2dBias a shape w weight.Shape b spec in of32 y s
+        | F64 a, F64 w, F64 b -> let y, s = Conv.conv2dBias a shape w weight.Shape b spec in of64 y s
+        | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O, %O and %O differ (expected the same float dtype)" t.DType weight.DType bias.DType)
+    override t.ReluBackward x =
+        match storage, storageOf "relu_backward" x with
+        | F32 g, F32 xs -> of32 (CpuRawTensor.ReluBackwardArray g xs) shape
+        | F64 g, F64 xs -> of64 (CpuRawTensor.ReluBackwardArray g xs) shape
+        | _ -> invalidArg "x" (sprintf "relu_backward: dtypes %O and %O differ (expected the same float dtype)" t.DType x.DType)
     override t.Conv2dBackwardInput(weight, inputShape, spec) =
         match storage, storageOf "conv2d" weight with
         | F32 g, F32 w -> of32 (Conv.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape

@@ -119,6 +119,18 @@ module Kernels =
                 let v = x.[i]
                 y.[i] <- if gt v 'T.Zero then v else a * ('T.Exp v - 'T.One)
 
+    /// relu's backward in one pass: y = g·[x > 0] = (x > 0 ? g : 0) (NaN compares false: 0), a vector at a time.
+    let reluBackward<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (g: ReadOnlySpan<'T>) (x: ReadOnlySpan<'T>) (y: Span<'T>) =
+        let w = Vector<'T>.Count
+        let mutable i = 0
+        while i + w <= x.Length do
+            Vector.ConditionalSelect(Vector.GreaterThan(Vector<'T>(x.Slice i), Vector<'T>.Zero), Vector<'T>(g.Slice i), Vector<'T>.Zero).CopyTo(y.Slice i)
+            i <- i + w
+        while i < x.Length do
+            y.[i] <- (if gt x.[i] 'T.Zero then g.[i] else 'T.Zero)
+            i <- i + 1
+
     let inline private b2t<'T when 'T :> INumberBase<'T>> (c: bool) = if c then 'T.One else 'T.Zero
 
     let private compareLoop<'T when 'T :> IFloatingPointIeee754<'T>> (op: BinaryOp) (a: ReadOnlySpan<'T>) (sa: int) (b: ReadOnlySpan<'T>) (sb: int) (y: Span<'T>) =
