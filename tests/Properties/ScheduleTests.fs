@@ -103,7 +103,9 @@ let ``one cycle starts at max over div, peaks at max lr, ends at min lr`` (total
     let minLr = 0.8 / 25.0 / 1e4
     abs (v.[0] - 0.8 / 25.0) < 1e-12 && abs (v.[total - 1] - minLr) < 1e-12
     && Array.forall (fun x -> x >= minLr - 1e-12 && x <= 0.8 + 1e-12) v
-    && (float (peak + 1) <> pct * float total || abs (v.[peak] - 0.8) < 1e-12)
+    // the peak law needs the warm-up phase to have a step after the start (peak >= 1): with pct·total = 1
+    // the schedule starts at max/div by definition and there is no step at which it can reach max first
+    && (peak < 1 || float (peak + 1) <> pct * float total || abs (v.[peak] - 0.8) < 1e-12)
 
 [<Property(MaxTest = 30)>]
 let ``cyclic lr stays between base and max and reaches max after step size up`` (up: int) =
