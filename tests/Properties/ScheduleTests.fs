@@ -95,7 +95,8 @@ let ``exponential decay is lr0 e^-kt`` () =
 
 [<Property(MaxTest = 30)>]
 let ``one cycle starts at max over div, peaks at max lr, ends at min lr`` (total: int) (seed: int) =
-    let total = 10 + abs total % 200
+    // pct·total > 1: the warm-up has a step after the start (pct·total = 1 is rejected, see below)
+    let total = 11 + abs total % 200
     let pct = 0.1 + float (abs seed % 7) / 10.0
     let a = { OneCycleArgs.Default(0.8, total) with PctStart = pct }
     let v = LrSchedule.values (OneCycleLr a) 0.1 total
@@ -103,9 +104,12 @@ let ``one cycle starts at max over div, peaks at max lr, ends at min lr`` (total
     let minLr = 0.8 / 25.0 / 1e4
     abs (v.[0] - 0.8 / 25.0) < 1e-12 && abs (v.[total - 1] - minLr) < 1e-12
     && Array.forall (fun x -> x >= minLr - 1e-12 && x <= 0.8 + 1e-12) v
-    // the peak law needs the warm-up phase to have a step after the start (peak >= 1): with pct·total = 1
-    // the schedule starts at max/div by definition and there is no step at which it can reach max first
-    && (peak < 1 || float (peak + 1) <> pct * float total || abs (v.[peak] - 0.8) < 1e-12)
+    && (float (peak + 1) <> pct * float total || abs (v.[peak] - 0.8) < 1e-12)
+
+[<Fact>]
+let ``one cycle whose warm-up has zero length is rejected naming pctStart`` () =
+    let e = Assert.ThrowsAny<ArgumentException>(fun () -> LrSchedule.values (OneCycleLr { OneCycleArgs.Default(0.8, 10) with PctStart = 0.1 }) 0.1 10 |> ignore)
+    Assert.Contains("pctStart", e.Message)
 
 [<Property(MaxTest = 30)>]
 let ``cyclic lr stays between base and max and reaches max after step size up`` (up: int) =

@@ -142,6 +142,10 @@ module LrSchedule =
         | OneCycleLr a ->
             pos "maxLr" a.MaxLr "OneCycleLR"; atLeast1 "totalSteps" a.TotalSteps "OneCycleLR"
             if Double.IsNaN a.PctStart || a.PctStart < 0.0 || a.PctStart > 1.0 then badArg "pctStart" a.PctStart (sprintf "OneCycleLR: pctStart must lie in [0, 1], got %g" a.PctStart)
+            // the warm-up phase runs from step 0 to pctStart·totalSteps − 1: when that is 0 it has no length and
+            // step 0 falls in it (torch divides 0 by 0 there); shorter warm-ups are skipped, as in torch
+            if a.PctStart * float a.TotalSteps = 1.0 then
+                badArg "pctStart" a.PctStart (sprintf "OneCycleLR: pctStart·totalSteps = %g·%d = 1 leaves a warm-up of zero length (0/0); use a larger or smaller pctStart" a.PctStart a.TotalSteps)
             pos "divFactor" a.DivFactor "OneCycleLR"; pos "finalDivFactor" a.FinalDivFactor "OneCycleLR"
         | CyclicLr a ->
             nonNeg "baseLr" a.BaseLr "CyclicLR"; nonNeg "maxLr" a.MaxLr "CyclicLR"; atLeast1 "stepSizeUp" a.StepSizeUp "CyclicLR"
