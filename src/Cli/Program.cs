@@ -75,7 +75,7 @@ train.SetAction(parse =>
     if (parse.GetValue(stopAfter) is long stopAt) trainer.OnStep = s => { if (s >= stopAt) cts.Cancel(); };
     Console.WriteLine($"run {runDir}: {cfg.Model}, {cfg.Optimizer} lr {cfg.EffectiveLr}, batch {cfg.BatchSize}, {cfg.Epochs} epochs, scheduler {cfg.Scheduler}");
     trainer.OnEpoch = (ep, trainLoss, trainAcc, valLoss, testAcc, lrNow, secs) =>
-        say($"epoch {ep + 1,3}/{cfg.Epochs}  train loss {trainLoss:F4}  train acc {trainAcc:F4}  val loss {valLoss:F4}  test acc {testAcc:F4}  lr {lrNow:G4}  {secs:F1} s");
+        say($"epoch {ep + 1,3}/{cfg.Epochs}  train loss {trainLoss:F4}  train acc {trainAcc:F4}  val loss {valLoss:F4}  test acc {testAcc:F4}  lr {lrNow:G4}  {secs:F2} s");
     try
     {
         if (!live)

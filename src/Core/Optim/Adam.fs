@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -28,6 +29,8 @@ type AdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T,
                      V.ofFloat (sqrt (1.0 - b2 ** float t)), V.ofFloat eps, V.ofFloat wd, V.ofFloat (1.0 - lr * wdDecoupled),
                      V.ofFloat (if maximize then -1.0 else 1.0), Flag amsgrad)
     interface IRule<'T> with
+        // inlined into the fused pass's loop (measured: as a call per vector, Adam took a third of the MLP step's gemm time)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             let p = x.P * Num decay
@@ -35,6 +38,7 @@ type AdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T,
             x.B <- Num beta2 * x.B + Num beta2c * g * g
             let v = if amsgrad.On then (x.C <- Num.Max(x.C, x.B); x.C) else x.B
             x.P <- p - Num stepSize * (x.A / (sqrt v / Num bc2Sqrt + Num eps))
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             let p = x.P * V.all decay
