@@ -60,4 +60,19 @@ public class DeviceTrainingTests
         Assert.Throws<ArgumentException>(() => model.To("tpu"));
         Assert.All(model.Parameters(), p => Assert.Equal("cpu", p.Device));
     }
+
+    [Fact]
+    public void DisposeIsHarmlessTwiceAndOnTheCpu()
+    {
+        var cpu = Tensor.Ones(3);
+        cpu.Dispose();
+        cpu.Dispose();
+        Assert.Equal(new float[] { 1, 1, 1 }, cpu.ToArray<float>());   // managed memory: still readable
+        var onDevice = Tensor.Ones(3).To("ilgpu-cpu");
+        Assert.Equal(new float[] { 1, 1, 1 }, onDevice.ToArray<float>());
+        onDevice.Dispose();
+        onDevice.Dispose();
+        using var model = Mlp();
+        model.To("ilgpu-cpu");
+    }
 }

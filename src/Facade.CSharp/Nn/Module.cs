@@ -7,7 +7,7 @@ namespace Hybrid.Nn;
 /// automatically (in declaration order), or can be registered by name with <see cref="RegisterParameter"/> and
 /// <see cref="RegisterModule"/>.
 /// </summary>
-public abstract class Module
+public abstract class Module : IDisposable
 {
     private readonly List<(string Name, Parameter? Param)> _params = new();
     private readonly List<(string Name, Module Module)> _modules = new();
@@ -141,6 +141,14 @@ public abstract class Module
             if (!b.Core.Device.Equals(d)) _buffers[i] = (n, Tensor.Wrap(new Hybrid.Core.Tensor(Hybrid.Core.Devices.backendOf(d).Import(b.Core.Raw))));
         }
         foreach (var (_, m) in _modules) m.MoveBuffers(d);
+    }
+
+    /// <summary>Give the device buffers of every parameter and buffer back now (see <see cref="Tensor.Dispose"/>); a no-op on the CPU.</summary>
+    public void Dispose()
+    {
+        foreach (var p in Parameters()) p.Dispose();
+        foreach (var (_, b) in NamedBuffers()) b.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>Switch this module and its submodules to training mode.</summary>
