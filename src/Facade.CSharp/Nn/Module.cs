@@ -117,7 +117,7 @@ public abstract class Module : IDisposable
 
     /// <summary>Move every parameter and buffer of this module and its submodules to a device (<c>torch.nn.Module.to</c>),
     /// in place: the parameter objects stay the same, so create optimizers before or after, alike (but before their
-    /// first step). Inputs must then be moved too (<see cref="Tensor.To"/>).</summary>
+    /// first step). Inputs must then be moved too (<see cref="Tensor.To(string)"/>).</summary>
     /// <param name="device">"cpu", "cuda", "cuda:N", "opencl:N" or "ilgpu-cpu".</param>
     /// <returns>This module.</returns>
     /// <exception cref="ArgumentException">The name is not a device, or the device is absent.</exception>
