@@ -4,10 +4,11 @@
 #r "nuget: System.Numerics.Tensors, 10.0.0"
 #r "nuget: ILGPU, 1.5.3"
 #r "../src/Core/bin/Release/net10.0/Hybrid.Core.dll"
+#load "StepTiming.fsx"
 
-open System.Diagnostics
 open Hybrid.Core
 open Hybrid.Core.Optim
+open StepTiming
 
 let gen = Generator(1)
 let x = Create.randn gen Float32 [| 64; 1; 28; 28 |]
@@ -21,7 +22,6 @@ let bl = Create.zeros Float32 [| 10 |]
 let ps = [| w1; b1; w2; b2; wl; bl |]
 for p in ps do p.RequiresGrad <- true
 let opt = Adam.create AdamHyper.defaults
-let mutable state = opt.Init ps
 
 let forward () =
     let h = Convolution.conv2dSquare x w1 b1 1 1 1 1 |> Pointwise.relu |> Convolution.maxPool2dSquare 2 2 0
@@ -29,23 +29,4 @@ let forward () =
     let logits = Linalg.linear (Reshaping.reshape [| 64; 1568 |] h) wl bl
     Loss.crossEntropy logits labels
 
-let phases = Array.zeroCreate<float> 3
-let step () =
-    let sw = Stopwatch.StartNew()
-    let loss = forward ()
-    let t0 = sw.Elapsed.TotalMilliseconds
-    let gs = Tape.gradWith [| loss |] null ps false false
-    let t1 = sw.Elapsed.TotalMilliseconds
-    state <- opt.UpdateInPlace state gs ps
-    let t2 = sw.Elapsed.TotalMilliseconds
-    phases.[0] <- phases.[0] + t0; phases.[1] <- phases.[1] + t1 - t0; phases.[2] <- phases.[2] + t2 - t1
-
-for _ in 1 .. 20 do step ()
-System.Array.Clear phases
-let runs = 200
-let gc0, gc2 = System.GC.CollectionCount 0, System.GC.CollectionCount 2
-let ts = Array.init runs (fun _ -> let sw = Stopwatch.StartNew() in step (); sw.Elapsed.TotalMilliseconds) |> Array.sort
-printfn "CNN step: median %.2f ms  min %.2f ms  mean %.2f ms (%d runs; %d gen0 / %d gen2 GCs)" ts.[runs / 2] ts.[0] (Array.average ts) runs
-    (System.GC.CollectionCount 0 - gc0) (System.GC.CollectionCount 2 - gc2)
-printfn "  mean forward %.2f  backward %.2f  adam %.2f ms" (phases.[0] / float runs) (phases.[1] / float runs) (phases.[2] / float runs)
-printfn "  working set %d MB" (System.Diagnostics.Process.GetCurrentProcess().WorkingSet64 >>> 20)
+timeSteps "CNN" forward ps opt 20 200 2

@@ -6,10 +6,12 @@
 #r "nuget: System.Numerics.Tensors, 10.0.0"
 #r "nuget: ILGPU, 1.5.3"
 #r "../src/Core/bin/Release/net10.0/Hybrid.Core.dll"
+#load "StepTiming.fsx"
 
 open System.Diagnostics
 open Hybrid.Core
 open Hybrid.Core.Optim
+open StepTiming
 
 let gen = Generator(1)
 let x = Create.randn gen Float32 [| 64; 784 |]
@@ -23,32 +25,13 @@ let b3 = Create.zeros Float32 [| 10 |]
 let ps = [| w1; b1; w2; b2; w3; b3 |]
 for p in ps do p.RequiresGrad <- true
 let opt = Adam.create AdamHyper.defaults
-let mutable state = opt.Init ps
 
 let forward () =
     let h = Linalg.linear x w1 b1 |> Pointwise.relu
     let h = Linalg.linear h w2 b2 |> Pointwise.relu
     Loss.crossEntropy (Linalg.linear h w3 b3) labels
 
-let phases = Array.zeroCreate<float> 3
-let step () =
-    let sw = Stopwatch.StartNew()
-    let loss = forward ()
-    let t0 = sw.Elapsed.TotalMilliseconds
-    let gs = Tape.gradWith [| loss |] null ps false false
-    let t1 = sw.Elapsed.TotalMilliseconds
-    state <- opt.UpdateInPlace state gs ps
-    let t2 = sw.Elapsed.TotalMilliseconds
-    phases.[0] <- phases.[0] + t0; phases.[1] <- phases.[1] + t1 - t0; phases.[2] <- phases.[2] + t2 - t1
-
-for _ in 1 .. 50 do step ()
-System.Array.Clear phases
-let runs = 1000
-let gc0, gc2 = System.GC.CollectionCount 0, System.GC.CollectionCount 2
-let ts = Array.init runs (fun _ -> let sw = Stopwatch.StartNew() in step (); sw.Elapsed.TotalMilliseconds) |> Array.sort
-printfn "MLP step: median %.3f ms  min %.3f ms  mean %.3f ms (%d runs; %d gen0 / %d gen2 GCs)" ts.[runs / 2] ts.[0] (Array.average ts) runs
-    (System.GC.CollectionCount 0 - gc0) (System.GC.CollectionCount 2 - gc2)
-printfn "  mean forward %.3f  backward %.3f  adam %.3f ms" (phases.[0] / float runs) (phases.[1] / float runs) (phases.[2] / float runs)
+timeSteps "MLP" forward ps opt 50 1000 3
 // the three products alone, as the step runs them (forward x·Wᵀ, backward g·W and gᵀ·x)
 let gemm () =
     let sw = Stopwatch.StartNew()
