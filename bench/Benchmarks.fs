@@ -18,10 +18,10 @@ let values (seed: int) (n: int) =
 /// A float32 raw tensor on the CPU backend.
 let raw32 (data: float32[]) (shape: int[]) = (Create.ofFloat32 data shape).Raw
 
-/// STREAM triad a = b + s·c as a plain Vector256 loop split over the cores: the memory-bandwidth reference.
-let triad (a: float32[]) (b: float32[]) (c: float32[]) (s: float32) =
+/// STREAM triad a = b + s·c as a plain Vector256 loop over `p` threads: the bandwidth reference (from
+/// memory at 16M elements, from the caches below).
+let triadOn (p: int) (a: float32[]) (b: float32[]) (c: float32[]) (s: float32) =
     let n = a.Length
-    let p = Environment.ProcessorCount
     let chunk = (n / p + 7) / 8 * 8
     Parallel.For(0, p, fun t ->
         let lo = t * chunk
@@ -37,6 +37,9 @@ let triad (a: float32[]) (b: float32[]) (c: float32[]) (s: float32) =
             a.[i] <- b.[i] + s * c.[i]
             i <- i + 1) |> ignore
 
+/// The triad split over all the cores.
+let triad a b c s = triadOn Environment.ProcessorCount a b c s
+
 /// Elementwise float32 ops on n elements (1M fits the caches, 16M streams from memory).
 [<MemoryDiagnoser(false)>]
 type Elementwise() =
@@ -46,8 +49,8 @@ type Elementwise() =
     let mutable xb = Array.empty<float32>
     let mutable xc = Array.empty<float32>
 
-    /// Elements per tensor.
-    [<Params(1 <<< 20, 1 <<< 24)>]
+    /// Elements per tensor: 256², 512², 1024², 2048² (the caches hold them) and 4096² (streams from memory).
+    [<Params(1 <<< 16, 1 <<< 18, 1 <<< 20, 1 <<< 22, 1 <<< 24)>]
     member val N = 0 with get, set
 
     [<GlobalSetup>]
@@ -66,17 +69,20 @@ type Elementwise() =
     member _.Exp() = a.Unary Exp
     [<Benchmark>]
     member _.Relu() = a.Unary Relu
-    /// Reference: a = b + 3·c into a preallocated array.
+    /// Reference: a = b + 3·c into a preallocated array, on all the cores.
     [<Benchmark>]
     member _.Triad() = triad xa xb xc 3.0f
+    /// Reference: the same triad on one core (faster than the split one for the small sizes).
+    [<Benchmark>]
+    member _.TriadInline() = triadOn 1 xa xb xc 3.0f
 
 /// Sums of float32 tensors: all elements, and over each dim of a square matrix.
 [<MemoryDiagnoser(false)>]
 type Reductions() =
     let mutable x = Unchecked.defaultof<RawTensor>
 
-    /// Elements (a square matrix of side √N).
-    [<Params(1 <<< 20, 1 <<< 24)>]
+    /// Elements (a square matrix of side √N: 256 ... 4096).
+    [<Params(1 <<< 16, 1 <<< 18, 1 <<< 20, 1 <<< 22, 1 <<< 24)>]
     member val N = 0 with get, set
 
     [<GlobalSetup>]

@@ -19,7 +19,7 @@ let work (cls: string) (meth: string) (param: string -> obj) =
         let n = float (unbox<int> (param "N"))
         // binary ops and the triad read two arrays and write one; unary ops read one and write one
         let arrays = match meth with "Exp" | "Relu" -> 2.0 | _ -> 3.0
-        let flops = match meth with "Triad" -> 2.0 * n | _ -> n
+        let flops = match meth with "Triad" | "TriadInline" -> 2.0 * n | _ -> n
         flops, arrays * 4.0 * n
     | "Reductions" ->
         let n = float (unbox<int> (param "N"))

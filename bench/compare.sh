@@ -34,12 +34,15 @@ for s in ("256", "512", "1024", "2048"):
         c, m, o = (v(ours, ("Matmul", x, s, t), "gflops") for x in ("Core", "Managed", "OpenBlas"))
         tt = v(ref, ("Matmul", "Torch", s, t), "gflops")
         print("%-5s %-4s %8.1f %8.1f %8.1f %8.1f | %9s %9s %9s %9s" % (s, t, c, m, o, tt, ratio(c, o), ratio(m, o), ratio(c, tt), ratio(m, tt)))
-print("\nElementwise and reductions, float32, GB/s (best iteration); triad = a = b + s*c plain loop, same run")
-print("%-12s %-8s %9s %8s %8s %9s %7s %10s %10s" % ("class", "case", "n", "ours", "torch", "ours/tch", "triad", "ours%triad", "torch%triad"))
+mem = v(ours, ("Elementwise", "Triad", "16777216", "f32"), "gbs")
+print("\nElementwise and reductions, float32, GB/s (best iteration). triad = a = b + s*c into a preallocated array,")
+print("same run: 'triad n' at the same size (best of one core and both cores: the caches' bandwidth below 16M),")
+print("'mem' = the 16M triad, this machine's memory bandwidth (%.1f GB/s)" % mem)
+print("%-12s %-8s %9s %8s %8s %9s %8s %9s %8s %9s" % ("class", "case", "n", "ours", "torch", "ours/tch", "triad n", "%triad n", "%mem", "tch%mem"))
 for cls, cases in (("Elementwise", ("Add", "Mul", "Exp", "Relu")), ("Reductions", ("SumAll", "SumDim0", "SumDim1"))):
-    for n in ("1048576", "16777216"):
-        tri = v(ours, ("Elementwise", "Triad", n, "f32"), "gbs")
+    for n in ("65536", "262144", "1048576", "4194304", "16777216"):
+        tri = max(v(ours, ("Elementwise", "Triad", n, "f32"), "gbs"), v(ours, ("Elementwise", "TriadInline", n, "f32"), "gbs"))
         for c in cases:
             a, b = v(ours, (cls, c, n, "f32"), "gbs"), v(ref, (cls, c, n, "f32"), "gbs")
-            print("%-12s %-8s %9s %8.1f %8.1f %9s %7.1f %9.0f%% %10.0f%%" % (cls, c, n, a, b, ratio(a, b), tri, 100 * a / tri, 100 * b / tri))
+            print("%-12s %-8s %9s %8.1f %8.1f %9s %8.1f %8.0f%% %8.0f%% %8.0f%%" % (cls, c, n, a, b, ratio(a, b), tri, 100 * a / tri, 100 * a / mem, 100 * b / mem))
 PY

@@ -28,6 +28,8 @@ def best_seconds(f):
 
 
 rows = []
+# 256², 512², 1024², 2048² and 4096² elements, as Hybrid.Bench
+SIZES = (1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24)
 
 
 def record(cls, case, size, dtype, secs, flops, nbytes):
@@ -37,7 +39,7 @@ def record(cls, case, size, dtype, secs, flops, nbytes):
 
 g = torch.Generator().manual_seed(0)
 with torch.no_grad():
-    for n in (1 << 20, 1 << 24):
+    for n in SIZES:
         a = torch.rand(n, generator=g) * 2 - 1
         b = torch.rand(n, generator=g) * 2 - 1
         # binary ops read two arrays and write one; unary read one and write one (4 bytes each)
@@ -46,7 +48,7 @@ with torch.no_grad():
         record("Elementwise", "Exp", n, "f32", best_seconds(lambda: torch.exp(a)), n, 8.0 * n)
         record("Elementwise", "Relu", n, "f32", best_seconds(lambda: torch.relu(a)), n, 8.0 * n)
         del a, b
-    for n in (1 << 20, 1 << 24):
+    for n in SIZES:
         side = int(round(n ** 0.5))
         x = torch.rand(side, side, generator=g) * 2 - 1
         record("Reductions", "SumAll", n, "f32", best_seconds(lambda: x.sum()), n, 4.0 * n)

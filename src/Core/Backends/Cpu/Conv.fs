@@ -237,7 +237,7 @@ module Conv =
         let g = geo xShape wShape spec
         let nl = g.N * g.L
         // every element is written by the gemm or the row copies below
-        let y = GC.AllocateUninitializedArray<'T> (g.N * g.O * g.L)
+        let y = Pool.rent<'T> (g.N * g.O * g.L)
         let hasBias = not (isNull bias)
         for gi in 0 .. g.G - 1 do
             let struct (col, colOff, cols) = columns false x g gi
@@ -272,7 +272,7 @@ module Conv =
         ignore gShape
         let geo = geo inputShape wShape spec
         let nl = geo.N * geo.L
-        let gx = Array.zeroCreate<'T> (Shape.numel inputShape)
+        let gx = Pool.rentZeroed<'T> (Shape.numel inputShape)
         for gi in 0 .. geo.G - 1 do
             let struct (gg, ggOff, ggScratch) = gatherRows g geo gi
             if geo.Pointwise && (geo.N = 1 || geo.C = 1) then
@@ -293,7 +293,7 @@ module Conv =
         ignore gShape
         let geo = geo xShape weightShape spec
         let nl = geo.N * geo.L
-        let gw = Array.zeroCreate<'T> (Shape.numel weightShape)
+        let gw = Pool.rentZeroed<'T> (Shape.numel weightShape)
         for gi in 0 .. geo.G - 1 do
             let struct (gg, ggOff, ggScratch) = gatherRows g geo gi
             let struct (col, colOff, cols) = columns true x geo gi
@@ -348,8 +348,8 @@ module Conv =
         let ho = poolOutSize h kh sh ph dh spec.CeilMode
         let wo = poolOutSize w kw sw pw dw spec.CeilMode
         // every output is written below
-        let y = GC.AllocateUninitializedArray<'T> (n * c * ho * wo)
-        let ix = GC.AllocateUninitializedArray<int64> y.Length
+        let y = Pool.rent<'T> (n * c * ho * wo)
+        let ix = Pool.rent<int64> y.Length
         if kh = 2 && kw = 2 && sh = 2 && sw = 2 && ph = 0 && pw = 0 && dh = 1 && dw = 1 && 2 * ho <= h && 2 * wo <= w then
             maxPool2x2 x (n * c) h w ho wo y ix
         else
@@ -389,7 +389,7 @@ module Conv =
         let planes = inputShape.[0] * inputShape.[1]
         let hw = inputShape.[2] * inputShape.[3]
         let ohw = gShape.[2] * gShape.[3]
-        let gx = Array.zeroCreate<'T> (planes * hw)
+        let gx = Pool.rentZeroed<'T> (planes * hw)
         Par.chunks planes (minPlanes ohw) (fun s e ->
             for plane in s .. e - 1 do
                 let xOff = plane * hw
@@ -414,7 +414,7 @@ module Conv =
         let ph, pw = spec.Padding
         let ho = poolOutSize h kh sh ph 1 spec.CeilMode
         let wo = poolOutSize w kw sw pw 1 spec.CeilMode
-        let y = Array.zeroCreate<'T> (n * c * ho * wo)
+        let y = Pool.rentZeroed<'T> (n * c * ho * wo)
         Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
             for plane in s .. e - 1 do
                 let xOff = plane * h * w
@@ -438,7 +438,7 @@ module Conv =
         let kh, kw = spec.Kernel
         let sh, sw = spec.Stride
         let ph, pw = spec.Padding
-        let gx = Array.zeroCreate<'T> (n * c * h * w)
+        let gx = Pool.rentZeroed<'T> (n * c * h * w)
         Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
             for plane in s .. e - 1 do
                 let xOff = plane * h * w

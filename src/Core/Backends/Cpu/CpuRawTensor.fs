@@ -10,8 +10,19 @@ type CpuStorage =
     | F64 of float[]
     | I64 of int64[]
 
-/// The CPU backend's tensor: a contiguous managed array, SIMD kernels, both cores.
-type CpuRawTensor(storage: CpuStorage, shape: int[]) =
+/// Keeps tensors reachable until the end of a `use` scope: an op's kernel reads arrays, not tensors, and
+/// a tensor the JIT sees as dead could otherwise have its pooled array finalized back mid-kernel.
+[<Struct>]
+type internal Hold(a: obj, b: obj, c: obj) =
+    interface IDisposable with
+        member _.Dispose() =
+            GC.KeepAlive a
+            GC.KeepAlive b
+            GC.KeepAlive c
+
+/// The CPU backend's tensor: a contiguous managed array, SIMD kernels, both cores. An array rented from
+/// `Pool` is owned by a `Lease` that every tensor sharing the array (its views) holds.
+type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
     inherit RawTensor(shape, (match storage with F32 _ -> Float32 | F64 _ -> Float64 | I64 _ -> Int64), Cpu)
 
     static let backend = lazy (CpuBackend() :> Backend)
@@ -33,34 +44,49 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
 
     /// y = op(x) over both cores into a fresh array (every element is written, so it is not zeroed first).
     static member private UnaryArray (op: UnaryOp) (a: 'T[]) : 'T[] =
-        let y = GC.AllocateUninitializedArray<'T> a.Length
-        Par.elementwise a.Length (fun s e -> Kernels.unary op (ReadOnlySpan(a, s, e - s)) (Span(y, s, e - s)))
+        let y = Pool.rent<'T> a.Length
+        let split = if Kernels.isCheapUnary op then Par.elementwiseCheap else Par.elementwise
+        split a.Length (fun s e -> Kernels.unary op (ReadOnlySpan(a, s, e - s)) (Span(y, s, e - s)))
         y
 
     /// g·[x > 0] over both cores into a fresh array (every element is written).
     static member private ReluBackwardArray (g: 'T[]) (x: 'T[]) : 'T[] =
-        let y = GC.AllocateUninitializedArray<'T> g.Length
-        Par.elementwise g.Length (fun s e -> Kernels.reluBackward (ReadOnlySpan(g, s, e - s)) (ReadOnlySpan(x, s, e - s)) (Span(y, s, e - s)))
+        let y = Pool.rent<'T> g.Length
+        Par.elementwiseCheap g.Length (fun s e -> Kernels.reluBackward (ReadOnlySpan(g, s, e - s)) (ReadOnlySpan(x, s, e - s)) (Span(y, s, e - s)))
         y
 
     /// A binary op's name for messages, formatted once per op.
     static member private BinaryName (op: BinaryOp) = binaryNames.GetOrAdd(op, fun o -> sprintf "%A" o)
 
+    /// Wraps an array: the kernel output this thread just rented from the pool gets its lease here.
+    new(storage: CpuStorage, shape: int[]) =
+        CpuRawTensor(storage, shape, Pool.adopt (match storage with F32 a -> a :> Array | F64 a -> a :> Array | I64 a -> a :> Array))
+
     /// The managed array behind this tensor.
     member _.Storage = storage
 
+    /// The pool lease of the array (null when the array is not pooled).
+    member internal _.Lease = lease
+
+    /// A tensor over `y`: shares this tensor's lease when a kernel returned this tensor's own array.
+    member private t.Wrap (y: Array) (st: CpuStorage) (s: int[]) : RawTensor =
+        let same = match storage with F32 a -> Object.ReferenceEquals(a, y) | F64 a -> Object.ReferenceEquals(a, y) | I64 a -> Object.ReferenceEquals(a, y)
+        if same then CpuRawTensor(st, s, lease) :> RawTensor else CpuRawTensor(st, s) :> RawTensor
+
     /// Apply the same layout function to whichever array type is stored.
     member private t.MapAny (f32: float32[] -> float32[]) (f64: float[] -> float[]) (i64: int64[] -> int64[]) (s: int[]) : RawTensor =
+        use _ = new Hold(t, null, null)
         match storage with
-        | F32 a -> of32 (f32 a) s
-        | F64 a -> of64 (f64 a) s
-        | I64 a -> ofI64 (i64 a) s
+        | F32 a -> let y = f32 a in t.Wrap y (F32 y) s
+        | F64 a -> let y = f64 a in t.Wrap y (F64 y) s
+        | I64 a -> let y = i64 a in t.Wrap y (I64 y) s
 
     /// Apply a float-only kernel.
     member private t.MapFloat (op: string) (f32: float32[] -> float32[]) (f64: float[] -> float[]) (s: int[]) : RawTensor =
+        use _ = new Hold(t, null, null)
         match storage with
-        | F32 a -> of32 (f32 a) s
-        | F64 a -> of64 (f64 a) s
+        | F32 a -> let y = f32 a in t.Wrap y (F32 y) s
+        | F64 a -> let y = f64 a in t.Wrap y (F64 y) s
         | I64 _ -> floatsOnly op Int64
 
     override _.Backend = backend.Value
@@ -70,9 +96,9 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
     override _.ToInt64Array() = match storage with F32 a -> Array.map int64 a | F64 a -> Array.map int64 a | I64 a -> Array.copy a
     override t.Cast dt =
         match dt with
-        | Float32 -> of32 (match storage with F32 a -> a | _ -> t.ToFloat32Array()) shape
-        | Float64 -> of64 (match storage with F64 a -> a | _ -> t.ToFloat64Array()) shape
-        | Int64 -> ofI64 (match storage with I64 a -> a | _ -> t.ToInt64Array()) shape
+        | Float32 -> (match storage with F32 a -> CpuRawTensor(F32 a, shape, lease) :> RawTensor | _ -> of32 (t.ToFloat32Array()) shape)
+        | Float64 -> (match storage with F64 a -> CpuRawTensor(F64 a, shape, lease) :> RawTensor | _ -> of64 (t.ToFloat64Array()) shape)
+        | Int64 -> (match storage with I64 a -> CpuRawTensor(I64 a, shape, lease) :> RawTensor | _ -> ofI64 (t.ToInt64Array()) shape)
 
     override t.Reshape s = t.MapAny id id id s
     override t.Permute dims =
@@ -87,6 +113,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
     override t.SliceScatter(full, starts, stops, steps) =
         t.MapAny (fun a -> Layout.sliceScatter a full starts stops steps) (fun a -> Layout.sliceScatter a full starts stops steps) (fun a -> Layout.sliceScatter a full starts stops steps) full
     override t.Concat(others, dim) =
+        use _ = new Hold(t, others, null)
         let all = Array.append [| t :> RawTensor |] others
         let parts (f: CpuStorage -> 'a[]) = all |> Array.map (fun r -> f (storageOf "concat" r), r.Shape)
         match storage with
@@ -94,17 +121,21 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
         | F64 _ -> let y, s = Layout.concat (parts (function F64 a -> a | _ -> invalidArg "others" "concat: dtypes differ")) dim in of64 y s
         | I64 _ -> let y, s = Layout.concat (parts (function I64 a -> a | _ -> invalidArg "others" "concat: dtypes differ")) dim in ofI64 y s
     override t.IndexSelect(dim, index) =
+        use _ = new Hold(t, index, null)
         let ix = indices "index_select" index
         let s = Array.copy shape
         s.[dim] <- ix.Length
         t.MapAny (fun a -> Index.indexSelect a shape dim ix) (fun a -> Index.indexSelect a shape dim ix) (fun a -> Index.indexSelect a shape dim ix) s
     override t.IndexAdd(full, dim, index) =
+        use _ = new Hold(t, index, null)
         let ix = indices "index_add" index
         t.MapFloat "index_add" (fun a -> Index.indexAdd a full dim ix) (fun a -> Index.indexAdd a full dim ix) full
     override t.Gather(dim, index) =
+        use _ = new Hold(t, index, null)
         let ix = indices "gather" index
         t.MapAny (fun a -> Index.gather a shape dim ix index.Shape) (fun a -> Index.gather a shape dim ix index.Shape) (fun a -> Index.gather a shape dim ix index.Shape) index.Shape
     override t.ScatterAdd(dim, index, src) =
+        use _ = new Hold(t, index, src)
         let ix = indices "scatter_add" index
         match storage, storageOf "scatter_add" src with
         | F32 a, F32 b -> of32 (Index.scatterAdd a shape dim ix index.Shape b src.Shape) shape
@@ -113,11 +144,13 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
 
     // the op's name is formatted only for an error message (sprintf "%A" costs ~0.1 ms, a 1M-element kernel ~0.3 ms)
     override t.Unary op =
+        use _ = new Hold(t, null, null)
         match storage with
         | F32 a -> of32 (CpuRawTensor.UnaryArray op a) shape
         | F64 a -> of64 (CpuRawTensor.UnaryArray op a) shape
         | I64 _ -> floatsOnly (sprintf "%A" op) Int64
     override t.Binary(op, other) =
+        use _ = new Hold(t, other, null)
         let name = CpuRawTensor.BinaryName op
         let outShape = Shape.broadcast name shape other.Shape
         match storage, storageOf name other with
@@ -130,6 +163,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
             ofI64 (Array.map2 (fun u v -> if f u v then 1L else 0L) a' b') outShape
         | _ -> invalidArg "other" (sprintf "%A: dtypes %O and %O differ (expected the same float dtype)" op t.DType other.DType)
     override t.Where(a, b) =
+        use _ = new Hold(t, a, b)
         let outShape = Shape.broadcast "where" (Shape.broadcast "where" shape a.Shape) b.Shape
         let cond = t.Cast(a.DType)
         match storageOf "where" cond, storageOf "where" a, storageOf "where" b with
@@ -141,6 +175,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
         let s = Shape.reduced shape dims keepDim
         t.MapFloat "sum" (fun a -> Reduce.sumDims a shape dims) (fun a -> Reduce.sumDims a shape dims) s
     override t.ExtremeDim(isMax, dim, keepDim) =
+        use _ = new Hold(t, null, null)
         let o, k, i = Reduce.around shape dim
         let s = Shape.reduced shape [| dim |] keepDim
         match storage with
@@ -151,49 +186,59 @@ type CpuRawTensor(storage: CpuStorage, shape: int[]) =
     override t.LogSoftmax dim = t.MapFloat "log_softmax" (fun a -> Reduce.softmax a shape dim true) (fun a -> Reduce.softmax a shape dim true) shape
 
     override t.Matmul other =
+        use _ = new Hold(t, other, null)
         match storage, storageOf "matmul" other with
         | F32 a, F32 b -> let c, s = Matmul.batched a shape b other.Shape in of32 c s
         | F64 a, F64 b -> let c, s = Matmul.batched a shape b other.Shape in of64 c s
         | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
     override t.MatmulT(other, transA, transB) =
+        use _ = new Hold(t, other, null)
         match storage, storageOf "matmul" other with
         | F32 a, F32 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of32 c s
         | F64 a, F64 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of64 c s
         | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
     override t.Conv2d(weight, spec) =
+        use _ = new Hold(t, weight, null)
         match storage, storageOf "conv2d" weight with
         | F32 a, F32 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of32 y s
         | F64 a, F64 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of64 y s
         | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O and %O differ (expected the same float dtype)" t.DType weight.DType)
     override t.Conv2dBias(weight, bias, spec) =
+        use _ = new Hold(t, weight, bias)
         match storage, storageOf "conv2d" weight, storageOf "conv2d" bias with
         | F32 a, F32 w, F32 b -> let y, s = Conv.conv2dBias a shape w weight.Shape b spec in of32 y s
         | F64 a, F64 w, F64 b -> let y, s = Conv.conv2dBias a shape w weight.Shape b spec in of64 y s
         | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O, %O and %O differ (expected the same float dtype)" t.DType weight.DType bias.DType)
     override t.ReluBackward x =
+        use _ = new Hold(t, x, null)
         match storage, storageOf "relu_backward" x with
         | F32 g, F32 xs -> of32 (CpuRawTensor.ReluBackwardArray g xs) shape
         | F64 g, F64 xs -> of64 (CpuRawTensor.ReluBackwardArray g xs) shape
         | _ -> invalidArg "x" (sprintf "relu_backward: dtypes %O and %O differ (expected the same float dtype)" t.DType x.DType)
     override t.Conv2dBackwardInput(weight, inputShape, spec) =
+        use _ = new Hold(t, weight, null)
         match storage, storageOf "conv2d" weight with
         | F32 g, F32 w -> of32 (Conv.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
         | F64 g, F64 w -> of64 (Conv.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
         | _ -> invalidArg "weight" "conv2d backward: dtypes differ"
     override t.Conv2dBackwardWeight(input, weightShape, spec) =
+        use _ = new Hold(t, input, null)
         match storage, storageOf "conv2d" input with
         | F32 g, F32 x -> of32 (Conv.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
         | F64 g, F64 x -> of64 (Conv.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
         | _ -> invalidArg "input" "conv2d backward: dtypes differ"
     override t.MaxPool2d spec =
+        use _ = new Hold(t, null, null)
         match storage with
         | F32 a -> let y, ix, s = Conv.maxPool2d a shape spec in of32 y s, ofI64 ix s
         | F64 a -> let y, ix, s = Conv.maxPool2d a shape spec in of64 y s, ofI64 ix s
         | I64 _ -> floatsOnly "max_pool2d" Int64
     override t.MaxPool2dBackward(idx, inputShape) =
+        use _ = new Hold(t, idx, null)
         let ix = indices "max_pool2d" idx
         t.MapFloat "max_pool2d" (fun g -> Conv.maxPool2dBackward g shape ix inputShape) (fun g -> Conv.maxPool2dBackward g shape ix inputShape) inputShape
     override t.AvgPool2d spec =
+        use _ = new Hold(t, null, null)
         match storage with
         | F32 a -> let y, s = Conv.avgPool2d a shape spec in of32 y s
         | F64 a -> let y, s = Conv.avgPool2d a shape spec in of64 y s

@@ -181,6 +181,15 @@ module Kernels =
         | Minimum -> TensorPrimitives.Min(b, s, y)
         | _ -> compareLoop op (ReadOnlySpan<'T>([| s |])) 0 b 1 y
 
+    /// Ops of a few cycles an element, split over the cores only for large tensors (`Par.cheapGrain`).
+    let isCheapBinary (op: BinaryOp) = match op with Pow -> false | _ -> true
+
+    /// Unary ops of a few cycles an element (no transcendental function).
+    let isCheapUnary (op: UnaryOp) =
+        match op with
+        | Neg | Abs | Relu | Sign | Square | Reciprocal | LeakyRelu _ | Clamp _ | AddScalar _ | MulScalar _ | Positive -> true
+        | _ -> false
+
     /// Broadcast strides of `shape` against an output of rank `rank` (0 where the dim is broadcast).
     let broadcastStrides (shape: int[]) (outShape: int[]) =
         let rank = outShape.Length
@@ -194,14 +203,15 @@ module Kernels =
         (op: BinaryOp) (a: 'T[]) (aShape: int[]) (b: 'T[]) (bShape: int[]) (outShape: int[]) : 'T[] =
         let n = Hybrid.Core.Shape.numel outShape
         // every element is written below, so the output is not zeroed first
-        let y = GC.AllocateUninitializedArray<'T> n
+        let y = Pool.rent<'T> n
         if n > 0 then
+            let split = if isCheapBinary op then Par.elementwiseCheap else Par.elementwise
             if a.Length = n && b.Length = n then
-                Par.elementwise n (fun s e -> binarySS op (ReadOnlySpan(a, s, e - s)) (ReadOnlySpan(b, s, e - s)) (Span(y, s, e - s)))
+                split n (fun s e -> binarySS op (ReadOnlySpan(a, s, e - s)) (ReadOnlySpan(b, s, e - s)) (Span(y, s, e - s)))
             elif b.Length = 1 && a.Length = n then
-                Par.elementwise n (fun s e -> binarySV op (ReadOnlySpan(a, s, e - s)) b.[0] (Span(y, s, e - s)))
+                split n (fun s e -> binarySV op (ReadOnlySpan(a, s, e - s)) b.[0] (Span(y, s, e - s)))
             elif a.Length = 1 && b.Length = n then
-                Par.elementwise n (fun s e -> binaryVS op a.[0] (ReadOnlySpan(b, s, e - s)) (Span(y, s, e - s)))
+                split n (fun s e -> binaryVS op a.[0] (ReadOnlySpan(b, s, e - s)) (Span(y, s, e - s)))
             else
                 let rank = outShape.Length
                 let sa = broadcastStrides aShape outShape
@@ -244,7 +254,7 @@ module Kernels =
     /// Materialise `x` (of `shape`) broadcast to `outShape`.
     let expand<'T> (x: 'T[]) (shape: int[]) (outShape: int[]) : 'T[] =
         let n = Hybrid.Core.Shape.numel outShape
-        let y = Array.zeroCreate<'T> n
+        let y = Pool.rentZeroed<'T> n
         if n > 0 then
             let rank = outShape.Length
             let sx = broadcastStrides shape outShape
@@ -267,7 +277,7 @@ module Kernels =
     /// Sum over one dim of a tensor viewed as [outer, dim, inner].
     let sumDim<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (outer: int) (dim: int) (inner: int) : 'T[] =
-        let y = Array.zeroCreate<'T> (outer * inner)
+        let y = Pool.rentZeroed<'T> (outer * inner)
         if inner = 1 then
             Par.chunks outer (max 1 (Par.grain / max 1 dim)) (fun s e ->
                 for o in s .. e - 1 do y.[o] <- TensorPrimitives.Sum(ReadOnlySpan(x, o * dim, dim)))
@@ -281,8 +291,8 @@ module Kernels =
 
     /// Max (or min) over one dim of [outer, dim, inner]: values and the index of the first extreme.
     let extremeDim<'T when 'T :> IFloatingPointIeee754<'T>> (isMax: bool) (x: 'T[]) (outer: int) (dim: int) (inner: int) : 'T[] * int64[] =
-        let y = Array.zeroCreate<'T> (outer * inner)
-        let ix = Array.zeroCreate<int64> (outer * inner)
+        let y = Pool.rentZeroed<'T> (outer * inner)
+        let ix = Pool.rentZeroed<int64> (outer * inner)
         for o in 0 .. outer - 1 do
             for i in 0 .. inner - 1 do
                 let mutable best = x.[o * dim * inner + i]

@@ -209,7 +209,7 @@ module Matmul =
         let batch = Shape.broadcast "matmul" batchA batchB
         let outShape = Array.append batch [| m; n |]
         let nb = Shape.numel batch
-        let c = Array.zeroCreate<'T> (nb * m * n)
+        let c = Pool.rentZeroed<'T> (nb * m * n)
         let sa = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchA batch
         let sb = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchB batch
         let bst = Shape.strides batch
@@ -267,7 +267,7 @@ module Matmul =
         let batch = Shape.broadcast "matmul" batchA batchB
         let outShape = Array.append batch [| m; n |]
         let nb = Shape.numel batch
-        let c = Array.zeroCreate<'T> (nb * m * n)
+        let c = Pool.rentZeroed<'T> (nb * m * n)
         let sa = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchA batch
         let sb = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchB batch
         let bst = Shape.strides batch

@@ -26,7 +26,7 @@ module Reduce =
     /// of C summed by SIMD, parallel over b.
     let private sumOuterInner<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (a: int) (b: int) (c: int) : 'T[] =
-        let y = Array.zeroCreate<'T> b
+        let y = Pool.rentZeroed<'T> b
         Par.chunks b (max 1 (Par.grain / max 1 (a * c))) (fun s e ->
             for j in s .. e - 1 do
                 let mutable acc = 'T.Zero
@@ -67,7 +67,7 @@ module Reduce =
     let softmax<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (shape: int[]) (dim: int) (log: bool) : 'T[] =
         let outer, k, inner = around shape dim
-        let y = Array.zeroCreate<'T> x.Length
+        let y = Pool.rentZeroed<'T> x.Length
         if inner = 1 then
             Par.chunks outer (max 1 (Par.grain / max 1 k)) (fun s e ->
                 for o in s .. e - 1 do
