@@ -167,7 +167,9 @@ internal sealed class Trainer
                 OnStep?.Invoke(progress.Step);
                 if (stop.IsCancellationRequested) break;
             }
-            progress = progress with { Seconds = progress.Seconds + epochClock.Elapsed.TotalSeconds };
+            // the epoch's time is the training loop's, as bench/train_torch.py measures PyTorch's (evaluation excluded)
+            var trainSeconds = epochClock.Elapsed.TotalSeconds;
+            progress = progress with { Seconds = progress.Seconds + trainSeconds };
             if (stop.IsCancellationRequested && b < loader.BatchCount)
             {
                 _log($"stopping after batch {b} of epoch {epoch + 1}: writing a checkpoint");
@@ -188,7 +190,8 @@ internal sealed class Trainer
                 Tuple.Create("epoch/val_loss", valLoss), Tuple.Create("epoch/test_loss", testLoss),
                 Tuple.Create("epoch/test_accuracy", testAcc), Tuple.Create("epoch/lr", lrNow),
             }.Where(t => !double.IsNaN(t.Item2)));
-            OnEpoch?.Invoke(epoch, trainLoss, trainAcc, valLoss, testAcc, lrNow, epochClock.Elapsed.TotalSeconds);
+            OnEpoch?.Invoke(epoch, trainLoss, trainAcc, valLoss, testAcc, lrNow, trainSeconds);
+            _log($"evaluation: {epochClock.Elapsed.TotalSeconds - trainSeconds:F2} s");
             LogMemory($"epoch {epoch + 1}");
             // epoch-level schedulers step after the epoch, as in PyTorch's loops
             var plateau = progress.PlateauMetrics;
@@ -231,7 +234,7 @@ internal sealed class Trainer
     /// <summary>Called every LogEvery batches: epoch, batch, batches, loss, accuracy, lr, samples/s.</summary>
     public Action<int, int, int, double, double, double, double>? OnBatch { get; set; }
 
-    /// <summary>Called after each epoch: epoch, train loss, train accuracy, val loss, test accuracy, lr, seconds.</summary>
+    /// <summary>Called after each epoch: epoch, train loss, train accuracy, val loss, test accuracy, lr, seconds of the training loop (evaluation excluded).</summary>
     public Action<int, double, double, double, double, double, double>? OnEpoch { get; set; }
 
     private void ReplayScheduler(object? scheduler, Progress progress)
