@@ -77,7 +77,21 @@ let ``linear has exact gradients in x, weight and bias, to second order`` () =
         && gradCheck (fun w -> loss (Linalg.linear x w null)) w
         && hvpCheck (fun x -> cubic (Linalg.linear x w b)) x (tensorOf (seed + 3) xs)
         && hvpCheck (fun w -> cubic (Linalg.linear x w b)) w (tensorOf (seed + 4) [| outF; inF |])
-        && hvpCheck (fun w -> cubic (Linalg.linear w w null)) w (tensorOf (seed + 5) [| outF; inF |]))
+        && hvpCheck (fun w -> cubic (Linalg.linear w w null)) w (tensorOf (seed + 5) [| outF; inF |])
+        // the fused op's rule through the bias and through an input shared by x and W (inF = outF there)
+        && hvpCheck (fun b -> cubic (Linalg.linear x w b)) b (tensorOf (seed + 6) [| outF |])
+        && hvpCheck (fun w -> cubic (Linalg.linear w w (Reduction.sumDims [| 1 |] false w))) w (tensorOf (seed + 7) [| outF; inF |]))
+
+[<Fact>]
+let ``the fused raw linear equals the transposed product plus the broadcast bias, small and split over the cores`` () =
+    // 64·256·264 multiply-adds is above Blas.splitMacs: the bias rows are accumulated onto by two halves at once
+    for (m, k, n) in [ 1, 1, 1; 5, 7, 3; 64, 264, 256 ] do
+        let x, w, b = tensorOf m [| m; k |], tensorOf (m + 1) [| n; k |], tensorOf (m + 2) [| n |]
+        for cast in [ id; (fun (r: Backends.RawTensor) -> r.Cast Float32) ] do
+            let fused = (cast x.Raw).LinearT(cast w.Raw, cast b.Raw)
+            let separate = (cast x.Raw).MatmulT(cast w.Raw, false, true).Binary(Backends.Cpu.Add, cast b.Raw)
+            Assert.Equal<int[]>([| m; n |], fused.Shape)
+            assertClose 1e-5 1e-5 (separate.ToFloat64Array()) (fused.ToFloat64Array())
 
 // ---- laws
 

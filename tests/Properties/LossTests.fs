@@ -257,3 +257,24 @@ let ``bad loss options are refused naming the value`` () =
     Assert.Contains("delta=0", e.Message)
     let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Loss.smoothL1 -1.0 Loss.Mean x x |> ignore)
     Assert.Contains("beta=-1", e.Message)
+
+[<Property(MaxTest = 30)>]
+let ``crossEntropy's first-order gradient (raw kernels) equals its recorded rule's (createGraph), float64 and float32`` () =
+    Prop.forAll batch (fun (n, c, targets, seed) ->
+        let t = Create.ofInt64 targets [| n |]
+        for eps in [ 0.0; 0.2 ] do
+            for r in reductions do
+                for dtype in [ Float64; Float32 ] do
+                    let x = Tensor((tensorOf seed [| n; c |] * 3.0).Raw.Cast dtype)
+                    x.RequiresGrad <- true
+                    // a non-uniform seed gradient for NoReduction; a scalar otherwise
+                    let loss () = Loss.crossEntropyWith eps r x t
+                    let seedOf (l: Tensor) = if l.Rank = 0 then null else Tensor((tensorOf (seed + 1) l.Shape).Raw.Cast dtype)
+                    let l1 = loss ()
+                    let fast = (Tape.gradWith [| l1 |] [| seedOf l1 |] [| x |] false false).[0]
+                    let l2 = loss ()
+                    let recorded = (Tape.gradWith [| l2 |] [| seedOf l2 |] [| x |] false true).[0]
+                    Assert.True(recorded.RequiresGrad)
+                    Assert.Equal(dtype, fast.DType)
+                    let tol = if dtype = Float64 then 1e-12 else 1e-5
+                    assertClose tol tol (recorded.ToFloat64Array()) (fast.ToFloat64Array()))

@@ -70,3 +70,26 @@ let ``batched matmul with a broadcast batch dim multiplies each pair`` () =
     Assert.Equal<int[]>([| 2; 3; 5 |], shape)
     let expected = Array.append (naive a.[0..11] b 3 5 4) (naive a.[12..23] b 3 5 4)
     assertClose 1e-12 1e-12 expected c
+
+/// X stored [rows, cols] (row-major), transposed into [cols, rows].
+let private transpose (x: float[]) rows cols = Array.init (rows * cols) (fun ij -> x.[(ij % rows) * cols + ij / rows])
+
+[<Fact>]
+let ``products large enough to be split over the cores equal the triple loop for every transpose flag`` () =
+    // above Blas.splitMacs (1M multiply-adds by default): halves of the columns (n >= m) and of the rows (m > n), odd halves included
+    for (m, n, k) in [ 64, 264, 260; 300, 40, 400 ] do
+        Assert.True(int64 m * int64 n * int64 k >= (1L <<< 20))
+        for transA in [ false; true ] do
+            for transB in [ false; true ] do
+                let a = values (m + k) (m * k)
+                let b = values (n + k) (k * n)
+                let expected = naive a b m n k
+                // stored as op expects: A [k,m] when transA, B [n,k] when transB
+                let aS = if transA then transpose a m k else a
+                let bS = if transB then transpose b k n else b
+                let c64 = Array.zeroCreate<float> (m * n)
+                Matmul.gemmT transA transB aS 0 bS 0 c64 0 m n k
+                assertClose 1e-12 1e-12 expected c64
+                let c32 = Array.zeroCreate<float32> (m * n)
+                Matmul.gemmT transA transB (Array.map float32 aS) 0 (Array.map float32 bS) 0 c32 0 m n k
+                assertClose 1e-4 (1e-6 * float k) expected (Array.map float c32)

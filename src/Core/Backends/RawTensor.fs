@@ -81,6 +81,11 @@ type RawTensor(shape: int[], dtype: DType, device: Device) =
             let r = x.Rank
             x.Permute(Array.append [| 0 .. r - 3 |] [| r - 1; r - 2 |])
         (if transA then tr t else t).Matmul(if transB then tr other else other)
+    /// A linear layer's x·Wᵀ + b: this [m, k], weight [n, k], bias [n] broadcast over the rows -> [m, n]. The default
+    /// is MatmulT then a broadcast add; a backend overrides it to start the output at the bias and accumulate the
+    /// product into it (one BLAS call with beta = 1, no second pass).
+    abstract LinearT: weight: RawTensor * bias: RawTensor -> RawTensor
+    default x.LinearT(weight, bias) = x.MatmulT(weight, false, true).Binary(Add, bias)
     /// input [N, C, H, W] * weight [O, C/groups, kH, kW] -> [N, O, H', W'].
     abstract Conv2d: weight: RawTensor * spec: Conv2dSpec -> RawTensor
     /// Conv2d plus a per-output-channel bias [O]: y[n,o,i,j] = conv(x, w)[n,o,i,j] + b[o]. The default adds

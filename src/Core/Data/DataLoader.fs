@@ -168,7 +168,8 @@ type DataLoader(dataset: Dataset, options: DataLoaderOptions) =
         let start = b * options.BatchSize
         let indices = order[start .. min n (start + options.BatchSize) - 1]
         let size = dataset.SampleSize
-        let x = Array.zeroCreate<float32> (indices.Length * size)
+        // every value is written below (a copied sample, or an augmented one of checked length): not zeroed first
+        let x = GC.AllocateUninitializedArray<float32> (indices.Length * size)
         match options.Augment with
         | None ->
             indices |> Array.iteri (fun k i -> dataset.CopyInput(i, Span(x, k * size, size)))
@@ -181,8 +182,9 @@ type DataLoader(dataset: Dataset, options: DataLoaderOptions) =
                     invalidOp (sprintf "dataloader: an augmentation returned %d values for a sample of shape %s (%d expected)" y.Length (Shape.show sampleShape) size)
                 Array.blit y 0 x (k * size) size)
         let y = indices |> Array.map dataset.Target
-        { Inputs = Create.ofFloat32 x (Array.append [| indices.Length |] sampleShape)
-          Targets = Create.ofInt64 y [| indices.Length |]
+        // x and y are fresh and owned by the batch: wrapped, not copied again
+        { Inputs = Tensor(Create.cpu.FromFloat32(x, Array.append [| indices.Length |] sampleShape))
+          Targets = Tensor(Create.cpu.FromInt64(y, [| indices.Length |]))
           Indices = indices }
 
     /// The batches of epoch `epoch` (0-based): the same (seed, epoch) gives the same batches with or

@@ -103,7 +103,8 @@ module Linalg =
 
     /// torch.nn.functional.linear: y = x·Wᵀ + b for x [..., in], weight [out, in], bias [out] or null -> [..., out].
     /// The leading dims of x are folded into rows (a free reshape) and Wᵀ is read in place by BLAS (transB):
-    /// no transpose is copied, forward or backward (dx = g·W, dW = gᵀ·x, db = Σ_rows g).
+    /// no transpose is copied, forward or backward (dx = g·W, dW = gᵀ·x, db = Σ_rows g); the bias is added by the
+    /// product itself (RawTensor.LinearT: BLAS accumulates x·Wᵀ onto rows holding b).
     let linear (x: Tensor) (weight: Tensor) (bias: Tensor) =
         Tensor.Agree("linear", x, weight)
         if weight.Rank <> 2 then
@@ -115,11 +116,17 @@ module Linalg =
             Tensor.Agree("linear", x, bias)
             if bias.Shape <> [| outF |] then
                 invalidArg "bias" (sprintf "linear: bias of shape %s does not match weight of shape %s (expected [%d])" (Shape.show bias.Shape) (Shape.show weight.Shape) outF)
-        let y =
-            if x.Rank = 2 then mmT false true x weight
+        // x·Wᵀ (+ b) on rows [rows, in]; with a bias, one op whose value is one gemm accumulated onto the bias rows
+        let rowsLinear (x2: Tensor) =
+            if isNull bias then mmT false true x2 weight
             else
-                let lead = x.Shape.[.. x.Rank - 2]
-                let rows = Shape.numel lead
-                let y2 = mmT false true (Reshaping.reshape [| rows; inF |] x) weight
-                Reshaping.reshape (Array.append lead [| outF |]) y2
-        if isNull bias then y else y + bias
+                Tensor.Record("linear", x2.Raw.LinearT(weight.Raw, bias.Raw), [| x2; weight; bias |], fun g ->
+                    [| (if x2.RequiresGrad then mmT false false g weight else null)
+                       (if weight.RequiresGrad then mmT true false g x2 else null)
+                       (if bias.RequiresGrad then Tensor.SumTo(g, bias.Shape) else null) |])
+        if x.Rank = 2 then rowsLinear x
+        else
+            let lead = x.Shape.[.. x.Rank - 2]
+            let rows = Shape.numel lead
+            let y2 = rowsLinear (Reshaping.reshape [| rows; inF |] x)
+            Reshaping.reshape (Array.append lead [| outF |]) y2

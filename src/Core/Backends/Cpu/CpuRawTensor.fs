@@ -197,6 +197,12 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         | F32 a, F32 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of32 c s
         | F64 a, F64 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of64 c s
         | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
+    override x.LinearT(weight, bias) =
+        let m, k, n = x.Shape.[0], x.Shape.[1], weight.Shape.[0]
+        match storage, storageOf "linear" weight, storageOf "linear" bias with
+        | F32 a, F32 w, F32 b -> of32 (Matmul.linearT a w b m n k) [| m; n |]
+        | F64 a, F64 w, F64 b -> of64 (Matmul.linearT a w b m n k) [| m; n |]
+        | _ -> invalidArg "weight" (sprintf "linear: dtypes %O, %O and %O differ (expected the same float dtype)" x.DType weight.DType bias.DType)
     override t.Conv2d(weight, spec) =
         use _ = new Hold(t, weight, null)
         match storage, storageOf "conv2d" weight with

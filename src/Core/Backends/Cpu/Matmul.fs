@@ -233,10 +233,11 @@ module Matmul =
                 y.[c * rows + r] <- x.[off + r * cols + c]
         y
 
-    /// C[m,n] = op(A)[m,k] · op(B)[k,n] into c (which starts zeroed); op transposes when its flag is set
-    /// (A is stored [k,m] when transA, B is stored [n,k] when transB). BLAS reads the transpose in place.
-    let gemmT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (transA: bool) (transB: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
+    /// C[m,n] (+)= op(A)[m,k] · op(B)[k,n]: added to C's values when `accumulate` (BLAS beta = 1), else written over
+    /// C, which then starts zeroed; op transposes when its flag is set (A is stored [k,m] when transA, B is stored
+    /// [n,k] when transB). BLAS reads the transpose in place; the managed kernel always adds to C.
+    let gemmTWith<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (accumulate: bool) (transA: bool) (transB: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
         if m > 0 && n > 0 && k > 0 then
             let lda = if transA then m else k
             let ldb = if transB then k else n
@@ -244,16 +245,31 @@ module Matmul =
                 let a = box a :?> float32[]
                 let b = box b :?> float32[]
                 let c = box c :?> float32[]
-                Blas.sgemm transA transB m n k 1.0f (ReadOnlySpan(a, aOff, m * k)) lda (ReadOnlySpan(b, bOff, k * n)) ldb 0.0f (Span(c, cOff, m * n)) n
+                Blas.sgemm transA transB m n k 1.0f (ReadOnlySpan(a, aOff, m * k)) lda (ReadOnlySpan(b, bOff, k * n)) ldb (if accumulate then 1.0f else 0.0f) (Span(c, cOff, m * n)) n
             elif Blas.available.Value && typeof<'T> = typeof<float> then
                 let a = box a :?> float[]
                 let b = box b :?> float[]
                 let c = box c :?> float[]
-                Blas.dgemm transA transB m n k 1.0 (ReadOnlySpan(a, aOff, m * k)) lda (ReadOnlySpan(b, bOff, k * n)) ldb 0.0 (Span(c, cOff, m * n)) n
+                Blas.dgemm transA transB m n k 1.0 (ReadOnlySpan(a, aOff, m * k)) lda (ReadOnlySpan(b, bOff, k * n)) ldb (if accumulate then 1.0 else 0.0) (Span(c, cOff, m * n)) n
             else
                 let a, aOff = if transA then transposed a aOff k m, 0 else a, aOff
                 let b, bOff = if transB then transposed b bOff n k, 0 else b, bOff
                 gemm a aOff b bOff c cOff m n k
+
+    /// C[m,n] = op(A)[m,k] · op(B)[k,n] into c (which starts zeroed); see gemmTWith.
+    let gemmT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (transA: bool) (transB: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
+        gemmTWith false transA transB a aOff b bOff c cOff m n k
+
+    /// A linear layer, Y[m,n] = X[m,k] · Wᵀ + b (W stored [n,k], b [n]): Y starts as b in every row and the product
+    /// is accumulated into it, one gemm and no separate bias pass.
+    let linearT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (w: 'T[]) (bias: 'T[]) (m: int) (n: int) (k: int) : 'T[] =
+        // every element is written by the bias rows before the product adds to it
+        let y = GC.AllocateUninitializedArray<'T>(m * n)
+        for i in 0 .. m - 1 do bias.AsSpan().CopyTo(Span(y, i * n, n))
+        gemmTWith true false true x 0 w 0 y 0 m n k
+        y
 
     /// Batched op(A) · op(B) with broadcast batch dims (op = transpose of the last two dims where flagged);
     /// both inputs have rank >= 2 and agree on the inner dimension (the caller checks).
