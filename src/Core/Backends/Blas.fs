@@ -76,20 +76,22 @@ module Blas =
         let macs = int64 m * int64 n * int64 k
         setThreads.IsSome && maxThreads >= 2 && splitMacs > 0L && macs >= splitMacs && macs < serialMacs && max m n >= 16
 
-    /// Runs `call` on the two halves of C[m,n] at once: halves of the columns when n >= m (B's columns, or its rows
+    /// Runs `call` on the two halves of C[m,n] at once (on the CPU backend's worker team): halves of the columns when n >= m (B's columns, or its rows
     /// when transposed), else halves of the rows (A's rows, or its columns when transposed). `call m n aOff bOff cOff`
     /// computes the block of C at element offset cOff from A and B at element offsets aOff and bOff.
     let private halves (transA: bool) (transB: bool) (m: int) (n: int) lda ldb ldc (call: int -> int -> int -> int -> int -> unit) =
         if n >= m then
             let n0 = (n / 2 + 7) &&& ~~~7
-            System.Threading.Tasks.Parallel.For(0, 2, fun h ->
-                let j0, nh = (if h = 0 then 0, n0 else n0, n - n0)
-                call m nh 0 (if transB then j0 * ldb else j0) j0) |> ignore
+            Cpu.Par.chunks 2 1 (fun s e ->
+                for h in s .. e - 1 do
+                    let j0, nh = (if h = 0 then 0, n0 else n0, n - n0)
+                    call m nh 0 (if transB then j0 * ldb else j0) j0)
         else
             let m0 = (m / 2 + 7) &&& ~~~7
-            System.Threading.Tasks.Parallel.For(0, 2, fun h ->
-                let i0, mh = (if h = 0 then 0, m0 else m0, m - m0)
-                call mh n (if transA then i0 else i0 * lda) 0 (i0 * ldc)) |> ignore
+            Cpu.Par.chunks 2 1 (fun s e ->
+                for h in s .. e - 1 do
+                    let i0, mh = (if h = 0 then 0, m0 else m0, m - m0)
+                    call mh n (if transA then i0 else i0 * lda) 0 (i0 * ldc))
 
     /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, on pinned spans.
     let sgemm (transA: bool) (transB: bool) m n k (alpha: float32) (a: ReadOnlySpan<float32>) lda (b: ReadOnlySpan<float32>) ldb (beta: float32) (c: Span<float32>) ldc =

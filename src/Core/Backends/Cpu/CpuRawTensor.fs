@@ -198,6 +198,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         | F64 a, F64 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of64 c s
         | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
     override x.LinearT(weight, bias) =
+        use _ = new Hold(x, weight, bias)
         let m, k, n = x.Shape.[0], x.Shape.[1], weight.Shape.[0]
         match storage, storageOf "linear" weight, storageOf "linear" bias with
         | F32 a, F32 w, F32 b -> of32 (Matmul.linearT a w b m n k) [| m; n |]

@@ -266,7 +266,7 @@ module Matmul =
     let linearT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (w: 'T[]) (bias: 'T[]) (m: int) (n: int) (k: int) : 'T[] =
         // every element is written by the bias rows before the product adds to it
-        let y = GC.AllocateUninitializedArray<'T>(m * n)
+        let y = Pool.rent<'T>(m * n)
         for i in 0 .. m - 1 do bias.AsSpan().CopyTo(Span(y, i * n, n))
         gemmTWith true false true x 0 w 0 y 0 m n k
         y
