@@ -330,3 +330,66 @@ let ``max_pool2d propagates NaN and picks the last NaN of the window`` () =
     // torch.max_pool2d(..., return_indices=True) gives index 2 here
     let g0 = (gs [| 1; 1; 1; 1 |]).ToFloat64Array().[0]
     assertClose 0.0 0.0 [| 0.0; 0.0; g0; 0.0 |] (gr.[0].ToFloat64Array())
+
+/// Direct loops: y[n,o,oh,ow] = Σ w[o,c,kh,kw]·x[n,g·Cg+c, oh·s−p+kh·d, ow·s−p+kw·d], and the gradients of Σ y·gy
+/// with respect to x and w, in float64 (the oracle for the column-matrix paths).
+let private directConv (x: float[]) (xs: int[]) (w: float[]) (wsh: int[]) (sh, sw) (ph, pw) (dh, dw) (groups: int) (gy: int[] -> float) =
+    let n, c, h, wd = xs.[0], xs.[1], xs.[2], xs.[3]
+    let o, cg, kh, kw = wsh.[0], wsh.[1], wsh.[2], wsh.[3]
+    let og = o / groups
+    let ho = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1
+    let wo = (wd + 2 * pw - dw * (kw - 1) - 1) / sw + 1
+    let y = Array.zeroCreate (n * o * ho * wo)
+    let gx = Array.zeroCreate x.Length
+    let gw = Array.zeroCreate w.Length
+    for ni in 0 .. n - 1 do
+        for oi in 0 .. o - 1 do
+            let gi = oi / og
+            for a in 0 .. ho - 1 do
+                for b in 0 .. wo - 1 do
+                    let yi = ((ni * o + oi) * ho + a) * wo + b
+                    let g = gy [| ni; oi; a; b |]
+                    for ci in 0 .. cg - 1 do
+                        for p in 0 .. kh - 1 do
+                            for q in 0 .. kw - 1 do
+                                let ih = a * sh - ph + p * dh
+                                let iw = b * sw - pw + q * dw
+                                if ih >= 0 && ih < h && iw >= 0 && iw < wd then
+                                    let xi = ((ni * c + gi * cg + ci) * h + ih) * wd + iw
+                                    let wi = ((oi * cg + ci) * kh + p) * kw + q
+                                    y.[yi] <- y.[yi] + w.[wi] * x.[xi]
+                                    gx.[xi] <- gx.[xi] + g * w.[wi]
+                                    gw.[wi] <- gw.[wi] + g * x.[xi]
+    y, gx, gw, [| n; o; ho; wo |]
+
+[<Theory>]
+[<InlineData(3, 4, 5, 6, 5, 3, 3, 1, 1, 1, 1)>]   // 3×3, "same" padding: the one-copy column path
+[<InlineData(2, 2, 7, 7, 3, 5, 5, 2, 2, 1, 1)>]   // 5×5, padding 2
+[<InlineData(2, 3, 6, 5, 2, 5, 3, 0, 1, 1, 1)>]   // output shorter than the input, as wide
+[<InlineData(2, 2, 8, 6, 2, 3, 3, 2, 1, 2, 1)>]   // vertical dilation 2
+[<InlineData(2, 4, 5, 4, 6, 3, 3, 1, 1, 1, 2)>]   // 2 groups
+[<InlineData(3, 2, 4, 1, 2, 3, 1, 1, 0, 1, 1)>]   // one column
+[<InlineData(2, 2, 3, 2, 2, 3, 3, 1, 1, 1, 1)>]   // planes narrower than the kernel
+let ``conv2d and both gradients equal direct loops for unit-stride same-width geometries``
+        (n: int, c: int, h: int, w: int, o: int, kh: int, kw: int, ph: int, pw: int, dh: int, groups: int) =
+    let xShape = [| n; c; h; w |]
+    let wShape = [| o; c / groups; kh; kw |]
+    let x, wt = xs xShape, ws wShape
+    let upstream (ix: int[]) = sin (0.37 * float (ix.[0] * 1000 + ix.[1] * 100 + ix.[2] * 10 + ix.[3]) + 0.1)
+    let ey, egx, egw, yShape = directConv (x.ToFloat64Array()) xShape (wt.ToFloat64Array()) wShape (1, 1) (ph, pw) (dh, 1) groups upstream
+    let gyVals = Array.init (Shape.numel yShape) (fun i ->
+        let b = i % yShape.[3]
+        let a = (i / yShape.[3]) % yShape.[2]
+        let oi = (i / (yShape.[3] * yShape.[2])) % yShape.[1]
+        upstream [| i / (yShape.[3] * yShape.[2] * yShape.[1]); oi; a; b |])
+    let gy = Create.ofFloat64 gyVals yShape
+    let xl, wl = leaf x, leaf wt
+    let y = Convolution.conv2d xl wl null (1, 1) (ph, pw) (dh, 1) groups
+    Assert.Equal<int[]>(yShape, y.Shape)
+    let gr = Tape.gradWith [| Reduction.sum (y * gy) |] null [| xl; wl |] false false
+    assertClose 1e-12 1e-12 ey (y.ToFloat64Array())
+    assertClose 1e-12 1e-12 egx (gr.[0].ToFloat64Array())
+    assertClose 1e-12 1e-12 egw (gr.[1].ToFloat64Array())
+    // float32 runs the same paths
+    let y32 = Convolution.conv2d (Pointwise.cast Float32 x) (Pointwise.cast Float32 wt) null (1, 1) (ph, pw) (dh, 1) groups
+    assertClose 1e-5 1e-5 ey (y32.ToFloat64Array())

@@ -86,12 +86,44 @@ module Conv =
 
     // ---- im2col / col2im over the whole batch
 
+    /// Stride 1 both ways, no horizontal dilation and an output as wide as the input ("same" padding, e.g. a
+    /// 3×3 kernel with padding 1): a kernel tap then reads the input plane shifted by one offset, so its block
+    /// of the column matrix is one contiguous copy instead of one short copy per output row.
+    let private sameWidthUnitStride (g: Geo) = g.SH = 1 && g.SW = 1 && g.DW = 1 && g.Wo = g.W
+
+    /// For tap (kh, kw) under `sameWidthUnitStride`: the valid output rows [ohLo, ohHi) and columns [owLo, owHi),
+    /// the block [lo, hi) of output positions to copy (the valid rows, less the wrapped positions at either end
+    /// that would read outside the plane) and the input offset `shift` (input index = output index + shift).
+    let inline private planeShift (g: Geo) (kh: int) (kw: int) =
+        let offH = kh * g.DH - g.PH
+        let offW = kw - g.PW
+        let struct (ohLo, ohHi) = validRange offH 1 g.H g.Ho
+        let struct (owLo, owHi) = validRange offW 1 g.W g.W
+        let shift = offH * g.W + offW
+        let lo = ohLo * g.W + max 0 (-offW)
+        let hi = ohHi * g.W - max 0 offW
+        struct (ohLo, ohHi, owLo, owHi, lo, max lo hi, shift)
+
     /// col[(c,kh,kw), colOff + (oh,ow)] = x[c, oh·sH − pH + kh·dH, ow·sW − pW + kw·dW] (0 outside), for the Cg
     /// channels of one group of one sample starting at xOff; rows of col are `ld` long (N·L for the batch
     /// matrix, the sample's block at colOff = n·L). Stride-1 rows are whole-row copies; only borders are zeroed.
     let private im2col<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (xOff: int) (g: Geo) (col: 'T[]) (colOff: int) (ld: int) =
         let hw = g.H * g.W
+        if sameWidthUnitStride g then
+            for c in 0 .. g.Cg - 1 do
+                for kh in 0 .. g.KH - 1 do
+                    for kw in 0 .. g.KW - 1 do
+                        let row = ((c * g.KH + kh) * g.KW + kw) * ld + colOff
+                        let struct (ohLo, ohHi, owLo, owHi, lo, hi, shift) = planeShift g kh kw
+                        if ohLo > 0 then Span<'T>(col, row, ohLo * g.W).Clear()
+                        if ohHi < g.Ho then Span<'T>(col, row + ohHi * g.W, (g.Ho - ohHi) * g.W).Clear()
+                        // one copy of the shifted plane; positions that wrap into a neighbouring row are zeroed after
+                        if hi > lo then ReadOnlySpan<'T>(x, xOff + c * hw + lo + shift, hi - lo).CopyTo(Span<'T>(col, row + lo, hi - lo))
+                        for oh in ohLo .. ohHi - 1 do
+                            for ow in 0 .. owLo - 1 do col.[row + oh * g.W + ow] <- 'T.Zero
+                            for ow in owHi .. g.W - 1 do col.[row + oh * g.W + ow] <- 'T.Zero
+        else
         for c in 0 .. g.Cg - 1 do
             for kh in 0 .. g.KH - 1 do
                 let offH = kh * g.DH - g.PH
@@ -118,6 +150,20 @@ module Conv =
     let private col2im<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (col: 'T[]) (colOff: int) (ld: int) (g: Geo) (x: 'T[]) (xOff: int) =
         let hw = g.H * g.W
+        if sameWidthUnitStride g then
+            for c in 0 .. g.Cg - 1 do
+                for kh in 0 .. g.KH - 1 do
+                    for kw in 0 .. g.KW - 1 do
+                        let row = ((c * g.KH + kh) * g.KW + kw) * ld + colOff
+                        let struct (ohLo, ohHi, owLo, owHi, lo, hi, shift) = planeShift g kh kw
+                        // the wrapped positions of col (its own scratch) are zeroed, then one add of the shifted plane
+                        for oh in ohLo .. ohHi - 1 do
+                            for ow in 0 .. owLo - 1 do col.[row + oh * g.W + ow] <- 'T.Zero
+                            for ow in owHi .. g.W - 1 do col.[row + oh * g.W + ow] <- 'T.Zero
+                        if hi > lo then
+                            let d = Span<'T>(x, xOff + c * hw + lo + shift, hi - lo)
+                            TensorPrimitives.Add(Kernels.ro d, ReadOnlySpan<'T>(col, row + lo, hi - lo), d)
+        else
         for c in 0 .. g.Cg - 1 do
             for kh in 0 .. g.KH - 1 do
                 let offH = kh * g.DH - g.PH
