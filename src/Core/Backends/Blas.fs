@@ -41,15 +41,17 @@ module Blas =
             Some openblas_set_num_threads
         else None
 
-    /// Products below this many multiply-adds (m·n·k) run on one BLAS thread: a second thread's hand-off and
-    /// its spin-wait (sched_yield) after the call cost more than it saves on small products, and steal the
-    /// core that the rest of a training step (and its data loader) runs on. HYBRID_BLAS_SERIAL_MACS overrides.
+    /// Products below this many multiply-adds (m·n·k) run on one BLAS thread, split over the cores by `slabs`;
+    /// above it the BLAS library threads them itself. By default every product is ours to split: OpenBLAS's own
+    /// workers spin (sched_yield) after each call and fought the CPU backend's spinning workers for the second
+    /// core (CNN epoch 5.81-5.95 s with 32M here, 5.40-5.58 s with every product split; 512²-1024² sgemm equal
+    /// either way, 238-246 GFLOP/s). HYBRID_BLAS_SERIAL_MACS overrides.
     let serialMacs =
         match Int64.TryParse(Environment.GetEnvironmentVariable "HYBRID_BLAS_SERIAL_MACS") with
         | true, v -> v
-        | _ -> 32L <<< 20
+        | _ -> Int64.MaxValue
 
-    /// Products of at least this many multiply-adds (and below serialMacs) are split in two halves of C, each half
+    /// Products of at least this many multiply-adds (and below serialMacs) are split in slabs of C (one a core), each
     /// computed by one-threaded BLAS on its own core (a .NET task): one hand-off, and no BLAS worker left spinning
     /// after the call. 1M splits the MLP's layer-1 and layer-2 products (12.8M, 2.1M; measured CLI epoch 0.64-0.70 s with
     /// 4M -> 0.58-0.62 s with 1M). HYBRID_BLAS_SPLIT_MACS overrides (0 or a value >= serialMacs turns the split off).
@@ -76,22 +78,27 @@ module Blas =
         let macs = int64 m * int64 n * int64 k
         setThreads.IsSome && maxThreads >= 2 && splitMacs > 0L && macs >= splitMacs && macs < serialMacs && max m n >= 16
 
-    /// Runs `call` on the two halves of C[m,n] at once (on the CPU backend's worker team): halves of the columns when n >= m (B's columns, or its rows
-    /// when transposed), else halves of the rows (A's rows, or its columns when transposed). `call m n aOff bOff cOff`
-    /// computes the block of C at element offset cOff from A and B at element offsets aOff and bOff.
-    let private halves (transA: bool) (transB: bool) (m: int) (n: int) lda ldb ldc (call: int -> int -> int -> int -> int -> unit) =
+    /// Runs `call` on `maxThreads` slabs of C[m,n] at once (on the CPU backend's worker team): slabs of the columns
+    /// when n >= m (B's columns, or its rows when transposed), else of the rows (A's rows, or its columns when
+    /// transposed), 8-aligned. `call m n aOff bOff cOff` computes the block of C at element offset cOff from A and B
+    /// at element offsets aOff and bOff.
+    let private slabs (transA: bool) (transB: bool) (m: int) (n: int) lda ldb ldc (call: int -> int -> int -> int -> int -> unit) =
+        let parts = maxThreads
+        let width (len: int) = ((len + parts - 1) / parts + 7) &&& ~~~7
         if n >= m then
-            let n0 = (n / 2 + 7) &&& ~~~7
-            Cpu.Par.chunks 2 1 (fun s e ->
+            let w = width n
+            Cpu.Par.chunks parts 1 (fun s e ->
                 for h in s .. e - 1 do
-                    let j0, nh = (if h = 0 then 0, n0 else n0, n - n0)
-                    call m nh 0 (if transB then j0 * ldb else j0) j0)
+                    let j0 = h * w
+                    let nh = min n (j0 + w) - j0
+                    if nh > 0 then call m nh 0 (if transB then j0 * ldb else j0) j0)
         else
-            let m0 = (m / 2 + 7) &&& ~~~7
-            Cpu.Par.chunks 2 1 (fun s e ->
+            let w = width m
+            Cpu.Par.chunks parts 1 (fun s e ->
                 for h in s .. e - 1 do
-                    let i0, mh = (if h = 0 then 0, m0 else m0, m - m0)
-                    call mh n (if transA then i0 else i0 * lda) 0 (i0 * ldc))
+                    let i0 = h * w
+                    let mh = min m (i0 + w) - i0
+                    if mh > 0 then call mh n (if transA then i0 else i0 * lda) 0 (i0 * ldc))
 
     /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, on pinned spans.
     let sgemm (transA: bool) (transB: bool) m n k (alpha: float32) (a: ReadOnlySpan<float32>) lda (b: ReadOnlySpan<float32>) ldb (beta: float32) (c: Span<float32>) ldc =
@@ -102,7 +109,7 @@ module Blas =
         let pa, pb, pc = NativeInterop.NativePtr.toNativeInt pa, NativeInterop.NativePtr.toNativeInt pb, NativeInterop.NativePtr.toNativeInt pc
         let ta, tb = (if transA then Trans else NoTrans), (if transB then Trans else NoTrans)
         if splits m n k then
-            halves transA transB m n lda ldb ldc (fun mh nh aOff bOff cOff ->
+            slabs transA transB m n lda ldb ldc (fun mh nh aOff bOff cOff ->
                 cblas_sgemm(RowMajor, ta, tb, mh, nh, k, alpha, pa + nativeint (4 * aOff), lda, pb + nativeint (4 * bOff), ldb, beta, pc + nativeint (4 * cOff), ldc))
         else cblas_sgemm(RowMajor, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc)
 
@@ -115,6 +122,6 @@ module Blas =
         let pa, pb, pc = NativeInterop.NativePtr.toNativeInt pa, NativeInterop.NativePtr.toNativeInt pb, NativeInterop.NativePtr.toNativeInt pc
         let ta, tb = (if transA then Trans else NoTrans), (if transB then Trans else NoTrans)
         if splits m n k then
-            halves transA transB m n lda ldb ldc (fun mh nh aOff bOff cOff ->
+            slabs transA transB m n lda ldb ldc (fun mh nh aOff bOff cOff ->
                 cblas_dgemm(RowMajor, ta, tb, mh, nh, k, alpha, pa + nativeint (8 * aOff), lda, pb + nativeint (8 * bOff), ldb, beta, pc + nativeint (8 * cOff), ldc))
         else cblas_dgemm(RowMajor, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc)
