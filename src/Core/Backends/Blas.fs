@@ -100,28 +100,30 @@ module Blas =
                     let mh = min m (i0 + w) - i0
                     if mh > 0 then call mh n (if transA then i0 else i0 * lda) 0 (i0 * ldc))
 
+    /// Runs `call m n a b c` (one BLAS call on pinned pointers) for the whole product, or for each slab of it,
+    /// with the pointers offset by the slab's element offsets times `elem` bytes.
+    let private run (elem: int) (transA: bool) (transB: bool) m n k lda ldb ldc (pa: nativeint) (pb: nativeint) (pc: nativeint)
+                    (call: int -> int -> nativeint -> nativeint -> nativeint -> unit) =
+        chooseThreads m n k
+        if splits m n k then
+            slabs transA transB m n lda ldb ldc (fun mh nh aOff bOff cOff ->
+                call mh nh (pa + nativeint (elem * aOff)) (pb + nativeint (elem * bOff)) (pc + nativeint (elem * cOff)))
+        else call m n pa pb pc
+
     /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, on pinned spans.
     let sgemm (transA: bool) (transB: bool) m n k (alpha: float32) (a: ReadOnlySpan<float32>) lda (b: ReadOnlySpan<float32>) ldb (beta: float32) (c: Span<float32>) ldc =
         use pa = fixed &MemoryMarshal.GetReference a
         use pb = fixed &MemoryMarshal.GetReference b
         use pc = fixed &MemoryMarshal.GetReference c
-        chooseThreads m n k
-        let pa, pb, pc = NativeInterop.NativePtr.toNativeInt pa, NativeInterop.NativePtr.toNativeInt pb, NativeInterop.NativePtr.toNativeInt pc
         let ta, tb = (if transA then Trans else NoTrans), (if transB then Trans else NoTrans)
-        if splits m n k then
-            slabs transA transB m n lda ldb ldc (fun mh nh aOff bOff cOff ->
-                cblas_sgemm(RowMajor, ta, tb, mh, nh, k, alpha, pa + nativeint (4 * aOff), lda, pb + nativeint (4 * bOff), ldb, beta, pc + nativeint (4 * cOff), ldc))
-        else cblas_sgemm(RowMajor, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+        run 4 transA transB m n k lda ldb ldc (NativeInterop.NativePtr.toNativeInt pa) (NativeInterop.NativePtr.toNativeInt pb) (NativeInterop.NativePtr.toNativeInt pc)
+            (fun mh nh a b c -> cblas_sgemm(RowMajor, ta, tb, mh, nh, k, alpha, a, lda, b, ldb, beta, c, ldc))
 
     /// Double-precision twin of `sgemm`.
     let dgemm (transA: bool) (transB: bool) m n k (alpha: float) (a: ReadOnlySpan<float>) lda (b: ReadOnlySpan<float>) ldb (beta: float) (c: Span<float>) ldc =
         use pa = fixed &MemoryMarshal.GetReference a
         use pb = fixed &MemoryMarshal.GetReference b
         use pc = fixed &MemoryMarshal.GetReference c
-        chooseThreads m n k
-        let pa, pb, pc = NativeInterop.NativePtr.toNativeInt pa, NativeInterop.NativePtr.toNativeInt pb, NativeInterop.NativePtr.toNativeInt pc
         let ta, tb = (if transA then Trans else NoTrans), (if transB then Trans else NoTrans)
-        if splits m n k then
-            slabs transA transB m n lda ldb ldc (fun mh nh aOff bOff cOff ->
-                cblas_dgemm(RowMajor, ta, tb, mh, nh, k, alpha, pa + nativeint (8 * aOff), lda, pb + nativeint (8 * bOff), ldb, beta, pc + nativeint (8 * cOff), ldc))
-        else cblas_dgemm(RowMajor, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+        run 8 transA transB m n k lda ldb ldc (NativeInterop.NativePtr.toNativeInt pa) (NativeInterop.NativePtr.toNativeInt pb) (NativeInterop.NativePtr.toNativeInt pc)
+            (fun mh nh a b c -> cblas_dgemm(RowMajor, ta, tb, mh, nh, k, alpha, a, lda, b, ldb, beta, c, ldc))

@@ -104,6 +104,22 @@ module Conv =
         let hi = ohHi * g.W - max 0 offW
         struct (ohLo, ohHi, owLo, owHi, lo, max lo hi, shift)
 
+    /// Calls body c row ohLo ohHi owLo owHi lo hi shift for every tap (channel c, kh, kw) under `sameWidthUnitStride`:
+    /// `row` is the tap's block in a column matrix of rows `ld` long starting at colOff, the rest is `planeShift`'s.
+    let inline private forTaps (g: Geo) (ld: int) (colOff: int) ([<InlineIfLambda>] body: int -> int -> int -> int -> int -> int -> int -> int -> int -> unit) =
+        for c in 0 .. g.Cg - 1 do
+            for kh in 0 .. g.KH - 1 do
+                for kw in 0 .. g.KW - 1 do
+                    let struct (ohLo, ohHi, owLo, owHi, lo, hi, shift) = planeShift g kh kw
+                    body c (((c * g.KH + kh) * g.KW + kw) * ld + colOff) ohLo ohHi owLo owHi lo hi shift
+
+    /// Zeroes, in the rows [ohLo, ohHi) of a tap's block of a column matrix (rows `w` long from `row`), the columns
+    /// outside [owLo, owHi): the positions a shifted-plane copy filled from a neighbouring row.
+    let private zeroWrapped<'T when 'T :> IFloatingPointIeee754<'T>> (col: 'T[]) (row: int) (w: int) ohLo ohHi owLo owHi =
+        for oh in ohLo .. ohHi - 1 do
+            for ow in 0 .. owLo - 1 do col.[row + oh * w + ow] <- 'T.Zero
+            for ow in owHi .. w - 1 do col.[row + oh * w + ow] <- 'T.Zero
+
     /// col[(c,kh,kw), colOff + (oh,ow)] = x[c, oh·sH − pH + kh·dH, ow·sW − pW + kw·dW] (0 outside), for the Cg
     /// channels of one group of one sample starting at xOff; rows of col are `ld` long (N·L for the batch
     /// matrix, the sample's block at colOff = n·L). Stride-1 rows are whole-row copies; only borders are zeroed.
@@ -111,18 +127,12 @@ module Conv =
         (x: 'T[]) (xOff: int) (g: Geo) (col: 'T[]) (colOff: int) (ld: int) =
         let hw = g.H * g.W
         if sameWidthUnitStride g then
-            for c in 0 .. g.Cg - 1 do
-                for kh in 0 .. g.KH - 1 do
-                    for kw in 0 .. g.KW - 1 do
-                        let row = ((c * g.KH + kh) * g.KW + kw) * ld + colOff
-                        let struct (ohLo, ohHi, owLo, owHi, lo, hi, shift) = planeShift g kh kw
-                        if ohLo > 0 then Span<'T>(col, row, ohLo * g.W).Clear()
-                        if ohHi < g.Ho then Span<'T>(col, row + ohHi * g.W, (g.Ho - ohHi) * g.W).Clear()
-                        // one copy of the shifted plane; positions that wrap into a neighbouring row are zeroed after
-                        if hi > lo then ReadOnlySpan<'T>(x, xOff + c * hw + lo + shift, hi - lo).CopyTo(Span<'T>(col, row + lo, hi - lo))
-                        for oh in ohLo .. ohHi - 1 do
-                            for ow in 0 .. owLo - 1 do col.[row + oh * g.W + ow] <- 'T.Zero
-                            for ow in owHi .. g.W - 1 do col.[row + oh * g.W + ow] <- 'T.Zero
+            forTaps g ld colOff (fun c row ohLo ohHi owLo owHi lo hi shift ->
+                if ohLo > 0 then Span<'T>(col, row, ohLo * g.W).Clear()
+                if ohHi < g.Ho then Span<'T>(col, row + ohHi * g.W, (g.Ho - ohHi) * g.W).Clear()
+                // one copy of the shifted plane; positions that wrap into a neighbouring row are zeroed after
+                if hi > lo then ReadOnlySpan<'T>(x, xOff + c * hw + lo + shift, hi - lo).CopyTo(Span<'T>(col, row + lo, hi - lo))
+                zeroWrapped col row g.W ohLo ohHi owLo owHi)
         else
         for c in 0 .. g.Cg - 1 do
             for kh in 0 .. g.KH - 1 do
@@ -151,18 +161,12 @@ module Conv =
         (col: 'T[]) (colOff: int) (ld: int) (g: Geo) (x: 'T[]) (xOff: int) =
         let hw = g.H * g.W
         if sameWidthUnitStride g then
-            for c in 0 .. g.Cg - 1 do
-                for kh in 0 .. g.KH - 1 do
-                    for kw in 0 .. g.KW - 1 do
-                        let row = ((c * g.KH + kh) * g.KW + kw) * ld + colOff
-                        let struct (ohLo, ohHi, owLo, owHi, lo, hi, shift) = planeShift g kh kw
-                        // the wrapped positions of col (its own scratch) are zeroed, then one add of the shifted plane
-                        for oh in ohLo .. ohHi - 1 do
-                            for ow in 0 .. owLo - 1 do col.[row + oh * g.W + ow] <- 'T.Zero
-                            for ow in owHi .. g.W - 1 do col.[row + oh * g.W + ow] <- 'T.Zero
-                        if hi > lo then
-                            let d = Span<'T>(x, xOff + c * hw + lo + shift, hi - lo)
-                            TensorPrimitives.Add(Kernels.ro d, ReadOnlySpan<'T>(col, row + lo, hi - lo), d)
+            forTaps g ld colOff (fun c row ohLo ohHi owLo owHi lo hi shift ->
+                // the wrapped positions of col (its own scratch) are zeroed, then one add of the shifted plane
+                zeroWrapped col row g.W ohLo ohHi owLo owHi
+                if hi > lo then
+                    let d = Span<'T>(x, xOff + c * hw + lo + shift, hi - lo)
+                    TensorPrimitives.Add(Kernels.ro d, ReadOnlySpan<'T>(col, row + lo, hi - lo), d))
         else
         for c in 0 .. g.Cg - 1 do
             for kh in 0 .. g.KH - 1 do
