@@ -3,8 +3,11 @@
 # ratios are throughputs ours/reference (1.00 = parity, 0.67 = 1.5x slower), elementwise and
 # reductions also as % of the triad bandwidth measured in the same run.
 # Usage: bash bench/compare.sh [--full]   (default: the quick configuration, a few minutes)
+#        bash bench/compare.sh --training [epochs]   one Fashion-MNIST epoch of the MLP and the CNN, ours and
+#                                                    PyTorch's, with the ratio (bench/compare-training.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--training" ]; then shift; exec bash bench/compare-training.sh "$@"; fi
 mode=--quick
 [ "${1:-}" = "--full" ] && mode=
 out=bench/results
