@@ -104,14 +104,13 @@ module Conv =
         let hi = ohHi * g.W - max 0 offW
         struct (ohLo, ohHi, owLo, owHi, lo, max lo hi, shift)
 
-    /// Calls body c row ohLo ohHi owLo owHi lo hi shift for every tap (channel c, kh, kw) under `sameWidthUnitStride`:
-    /// `row` is the tap's block in a column matrix of rows `ld` long starting at colOff, the rest is `planeShift`'s.
-    let inline private forTaps (g: Geo) (ld: int) (colOff: int) ([<InlineIfLambda>] body: int -> int -> int -> int -> int -> int -> int -> int -> int -> unit) =
+    /// Calls body c kh kw row for every tap (channel c of the group, kernel row kh, column kw), `row` being the tap's
+    /// block in a column matrix whose rows are `ld` long, starting at colOff: im2col and col2im walk the same taps.
+    let inline private forTaps (g: Geo) (ld: int) (colOff: int) ([<InlineIfLambda>] body: int -> int -> int -> int -> unit) =
         for c in 0 .. g.Cg - 1 do
             for kh in 0 .. g.KH - 1 do
                 for kw in 0 .. g.KW - 1 do
-                    let struct (ohLo, ohHi, owLo, owHi, lo, hi, shift) = planeShift g kh kw
-                    body c (((c * g.KH + kh) * g.KW + kw) * ld + colOff) ohLo ohHi owLo owHi lo hi shift
+                    body c kh kw (((c * g.KH + kh) * g.KW + kw) * ld + colOff)
 
     /// Zeroes, in the rows [ohLo, ohHi) of a tap's block of a column matrix (rows `w` long from `row`), the columns
     /// outside [owLo, owHi): the positions a shifted-plane copy filled from a neighbouring row.
@@ -127,64 +126,60 @@ module Conv =
         (x: 'T[]) (xOff: int) (g: Geo) (col: 'T[]) (colOff: int) (ld: int) =
         let hw = g.H * g.W
         if sameWidthUnitStride g then
-            forTaps g ld colOff (fun c row ohLo ohHi owLo owHi lo hi shift ->
+            forTaps g ld colOff (fun c kh kw row ->
+                let struct (ohLo, ohHi, owLo, owHi, lo, hi, shift) = planeShift g kh kw
                 if ohLo > 0 then Span<'T>(col, row, ohLo * g.W).Clear()
                 if ohHi < g.Ho then Span<'T>(col, row + ohHi * g.W, (g.Ho - ohHi) * g.W).Clear()
                 // one copy of the shifted plane; positions that wrap into a neighbouring row are zeroed after
                 if hi > lo then ReadOnlySpan<'T>(x, xOff + c * hw + lo + shift, hi - lo).CopyTo(Span<'T>(col, row + lo, hi - lo))
                 zeroWrapped col row g.W ohLo ohHi owLo owHi)
         else
-        for c in 0 .. g.Cg - 1 do
-            for kh in 0 .. g.KH - 1 do
+            forTaps g ld colOff (fun c kh kw row ->
                 let offH = kh * g.DH - g.PH
                 let struct (ohLo, ohHi) = validRange offH g.SH g.H g.Ho
-                for kw in 0 .. g.KW - 1 do
-                    let row = ((c * g.KH + kh) * g.KW + kw) * ld + colOff
-                    let offW = kw * g.DW - g.PW
-                    let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
-                    // spans, not Array.Copy/Clear: the rows are short and Array's per-call checks dominate
-                    if ohLo > 0 then Span<'T>(col, row, ohLo * g.Wo).Clear()
-                    if ohHi < g.Ho then Span<'T>(col, row + ohHi * g.Wo, (g.Ho - ohHi) * g.Wo).Clear()
-                    for oh in ohLo .. ohHi - 1 do
-                        let dst = row + oh * g.Wo
-                        let src = xOff + c * hw + (oh * g.SH + offH) * g.W + offW
-                        if owLo > 0 then Span<'T>(col, dst, owLo).Clear()
-                        if owHi < g.Wo then Span<'T>(col, dst + owHi, g.Wo - owHi).Clear()
-                        if g.SW = 1 then
-                            if owHi > owLo then ReadOnlySpan<'T>(x, src + owLo, owHi - owLo).CopyTo(Span<'T>(col, dst + owLo, owHi - owLo))
-                        else
-                            for ow in owLo .. owHi - 1 do
-                                col.[dst + ow] <- x.[src + ow * g.SW]
+                let offW = kw * g.DW - g.PW
+                let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
+                // spans, not Array.Copy/Clear: the rows are short and Array's per-call checks dominate
+                if ohLo > 0 then Span<'T>(col, row, ohLo * g.Wo).Clear()
+                if ohHi < g.Ho then Span<'T>(col, row + ohHi * g.Wo, (g.Ho - ohHi) * g.Wo).Clear()
+                for oh in ohLo .. ohHi - 1 do
+                    let dst = row + oh * g.Wo
+                    let src = xOff + c * hw + (oh * g.SH + offH) * g.W + offW
+                    if owLo > 0 then Span<'T>(col, dst, owLo).Clear()
+                    if owHi < g.Wo then Span<'T>(col, dst + owHi, g.Wo - owHi).Clear()
+                    if g.SW = 1 then
+                        if owHi > owLo then ReadOnlySpan<'T>(x, src + owLo, owHi - owLo).CopyTo(Span<'T>(col, dst + owLo, owHi - owLo))
+                    else
+                        for ow in owLo .. owHi - 1 do
+                            col.[dst + ow] <- x.[src + ow * g.SW])
 
     /// The adjoint of im2col: x[c, ih, iw] += col[(c,kh,kw), colOff + (oh,ow)] over every pair that im2col reads.
     let private col2im<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (col: 'T[]) (colOff: int) (ld: int) (g: Geo) (x: 'T[]) (xOff: int) =
         let hw = g.H * g.W
         if sameWidthUnitStride g then
-            forTaps g ld colOff (fun c row ohLo ohHi owLo owHi lo hi shift ->
+            forTaps g ld colOff (fun c kh kw row ->
+                let struct (ohLo, ohHi, owLo, owHi, lo, hi, shift) = planeShift g kh kw
                 // the wrapped positions of col (its own scratch) are zeroed, then one add of the shifted plane
                 zeroWrapped col row g.W ohLo ohHi owLo owHi
                 if hi > lo then
                     let d = Span<'T>(x, xOff + c * hw + lo + shift, hi - lo)
                     TensorPrimitives.Add(Kernels.ro d, ReadOnlySpan<'T>(col, row + lo, hi - lo), d))
         else
-        for c in 0 .. g.Cg - 1 do
-            for kh in 0 .. g.KH - 1 do
+            forTaps g ld colOff (fun c kh kw row ->
                 let offH = kh * g.DH - g.PH
                 let struct (ohLo, ohHi) = validRange offH g.SH g.H g.Ho
-                for kw in 0 .. g.KW - 1 do
-                    let row = ((c * g.KH + kh) * g.KW + kw) * ld + colOff
-                    let offW = kw * g.DW - g.PW
-                    let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
-                    for oh in ohLo .. ohHi - 1 do
-                        let srcCol = row + oh * g.Wo
-                        let dst = xOff + c * hw + (oh * g.SH + offH) * g.W + offW
-                        if g.SW = 1 && owHi > owLo then
-                            let d = Span<'T>(x, dst + owLo, owHi - owLo)
-                            TensorPrimitives.Add(Kernels.ro d, ReadOnlySpan<'T>(col, srcCol + owLo, owHi - owLo), d)
-                        else
-                            for ow in owLo .. owHi - 1 do
-                                x.[dst + ow * g.SW] <- x.[dst + ow * g.SW] + col.[srcCol + ow]
+                let offW = kw * g.DW - g.PW
+                let struct (owLo, owHi) = validRange offW g.SW g.W g.Wo
+                for oh in ohLo .. ohHi - 1 do
+                    let srcCol = row + oh * g.Wo
+                    let dst = xOff + c * hw + (oh * g.SH + offH) * g.W + offW
+                    if g.SW = 1 && owHi > owLo then
+                        let d = Span<'T>(x, dst + owLo, owHi - owLo)
+                        TensorPrimitives.Add(Kernels.ro d, ReadOnlySpan<'T>(col, srcCol + owLo, owHi - owLo), d)
+                    else
+                        for ow in owLo .. owHi - 1 do
+                            x.[dst + ow * g.SW] <- x.[dst + ow * g.SW] + col.[srcCol + ow])
 
     /// Samples per parallel chunk for a pass that moves `perSample` elements of each sample.
     let private minSamples (perSample: int) = max 1 (Par.grain / max 1 perSample)
