@@ -38,10 +38,7 @@ public sealed class Adam : FirstOrderOptimizer
     /// <inheritdoc />
     protected override void CheckOptions(ParamGroup g)
     {
-        CheckLr(g);
-        CheckBetas(g);
-        CheckPositive(g, "eps");
-        CheckNonNegative(g, "weightDecay");
+        CheckAdamOptions(g);
     }
 
     internal override CoreOptimizer CreateCore(ParamGroup g) =>

@@ -40,10 +40,7 @@ public sealed class NAdam : FirstOrderOptimizer
     /// <inheritdoc />
     protected override void CheckOptions(ParamGroup g)
     {
-        CheckLr(g);
-        CheckBetas(g);
-        CheckPositive(g, "eps");
-        CheckNonNegative(g, "weightDecay");
+        CheckAdamOptions(g);
         CheckNonNegative(g, "momentumDecay");
     }
 

@@ -203,6 +203,16 @@ public abstract class Optimizer
             throw new ArgumentOutOfRangeException("betas", (b1, b2), $"{GetType().Name}: betas = ({b1}, {b2}) is invalid (expected each in [0, 1))");
     }
 
+    /// <summary>The options of the Adam family (Adam, AdamW, Adamax, RAdam, NAdam): lr, betas, eps &gt; 0, weightDecay ≥ 0.</summary>
+    /// <param name="group">The group.</param>
+    protected void CheckAdamOptions(ParamGroup group)
+    {
+        CheckLr(group);
+        CheckBetas(group);
+        CheckPositive(group, "eps");
+        CheckNonNegative(group, "weightDecay");
+    }
+
     /// <summary>A numeric option of a group.</summary>
     /// <param name="group">The group.</param>
     /// <param name="name">The option.</param>
