@@ -154,25 +154,23 @@ module Pointwise =
                 [| ga; gb |])
         y.Value
 
+    /// max or min of a and b (`op`), the input that `wins` the comparison taking the gradient; ties split it
+    /// in halves (as torch).
+    let private extremum (op: BinaryOp) (wins: BinaryOp) (name: string) (a: Tensor) (b: Tensor) =
+        sameFloat name a b
+        Tensor.Record(name, a.Raw.Binary(op, b.Raw), [| a; b |], fun g ->
+            let half = a.Raw.Binary(Eq, b.Raw).Unary(MulScalar 0.5)
+            let toA = constant (a.Raw.Binary(wins, b.Raw).Binary(Add, half))
+            let toB = constant (b.Raw.Binary(wins, a.Raw).Binary(Add, half))
+            [| toInput a (g * toA); toInput b (g * toB) |])
+
     /// max(a, b) elementwise with broadcasting.
     // the gradient goes to the larger input; ties split it in halves (as torch)
-    let maximum (a: Tensor) (b: Tensor) =
-        sameFloat "maximum" a b
-        Tensor.Record("maximum", a.Raw.Binary(Maximum, b.Raw), [| a; b |], fun g ->
-            let half = a.Raw.Binary(Eq, b.Raw).Unary(MulScalar 0.5)
-            let toA = constant (a.Raw.Binary(Gt, b.Raw).Binary(Add, half))
-            let toB = constant (b.Raw.Binary(Gt, a.Raw).Binary(Add, half))
-            [| toInput a (g * toA); toInput b (g * toB) |])
+    let maximum (a: Tensor) (b: Tensor) = extremum Maximum Gt "maximum" a b
 
     /// min(a, b) elementwise with broadcasting.
     // the gradient goes to the smaller input; ties split it in halves (as torch)
-    let minimum (a: Tensor) (b: Tensor) =
-        sameFloat "minimum" a b
-        Tensor.Record("minimum", a.Raw.Binary(Minimum, b.Raw), [| a; b |], fun g ->
-            let half = a.Raw.Binary(Eq, b.Raw).Unary(MulScalar 0.5)
-            let toA = constant (a.Raw.Binary(Lt, b.Raw).Binary(Add, half))
-            let toB = constant (b.Raw.Binary(Lt, a.Raw).Binary(Add, half))
-            [| toInput a (g * toA); toInput b (g * toB) |])
+    let minimum (a: Tensor) (b: Tensor) = extremum Minimum Lt "minimum" a b
 
     /// x for x > 0, alpha·(eˣ − 1) otherwise (torch.nn.functional.elu).
     // d/dx = 1 if x > 0 else alpha·eˣ = y + alpha
