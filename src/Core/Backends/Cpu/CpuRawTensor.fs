@@ -65,9 +65,6 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
     /// The managed array behind this tensor.
     member _.Storage = storage
 
-    /// The pool lease of the array (null when the array is not pooled).
-    member internal _.Lease = lease
-
     /// A tensor over `y`: shares this tensor's lease when a kernel returned this tensor's own array.
     member private t.Wrap (y: Array) (st: CpuStorage) (s: int[]) : RawTensor =
         let same = match storage with F32 a -> Object.ReferenceEquals(a, y) | F64 a -> Object.ReferenceEquals(a, y) | I64 a -> Object.ReferenceEquals(a, y)

@@ -8,8 +8,6 @@ open System.Threading
 /// them is unreachable the garbage collector finalizes the lease and the array goes back to the pool.
 [<AllowNullLiteral>]
 type Lease internal (array: Array, giveBack: Array -> unit) =
-    /// The pooled array.
-    member _.Array = array
     override _.Finalize() = giveBack array
 
 /// Recycles the CPU backend's large output arrays, as PyTorch's caching allocator does: a fresh managed
