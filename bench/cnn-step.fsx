@@ -23,10 +23,15 @@ let ps = [| w1; b1; w2; b2; wl; bl |]
 for p in ps do p.RequiresGrad <- true
 let opt = Adam.create AdamHyper.defaults
 
+// UNFUSED=1: conv2d, relu and max-pool as three ops (what the fused block replaces)
+let unfused = System.Environment.GetEnvironmentVariable "UNFUSED" = "1"
+let block (h: Tensor) (w: Tensor) (b: Tensor) =
+    if unfused then Convolution.conv2dSquare h w b 1 1 1 1 |> Pointwise.relu |> Convolution.maxPool2dSquare 2 2 0
+    else Convolution.conv2dReluMaxPool2dSquare h w b 1 1 1 1
+
 let forward () =
-    let h = Convolution.conv2dSquare x w1 b1 1 1 1 1 |> Pointwise.relu |> Convolution.maxPool2dSquare 2 2 0
-    let h = Convolution.conv2dSquare h w2 b2 1 1 1 1 |> Pointwise.relu |> Convolution.maxPool2dSquare 2 2 0
+    let h = block (block x w1 b1) w2 b2
     let logits = Linalg.linear (Reshaping.reshape [| 64; 1568 |] h) wl bl
     Loss.crossEntropy logits labels
 
-timeSteps "CNN" forward ps opt 20 200 2
+timeSteps "CNN" forward ps opt 20 (match System.Environment.GetEnvironmentVariable "RUNS" with null -> 200 | s -> int s) 2

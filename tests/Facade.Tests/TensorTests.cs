@@ -61,4 +61,29 @@ public class TensorTests
         Assert.Throws<InvalidOperationException>(() => Tensor.Zeros(2).Item<float>());
         Assert.Equal(5.0, Tensor.Scalar(5, DType.Float64).Item<double>());
     }
+
+    [Fact]
+    public void SequentialRunsConvReluPoolAsOneOpWithTheSameValuesAndGradients()
+    {
+        // Sequential fuses Conv2d, ReLU, MaxPool2d(2); the same layers applied one by one are the reference
+        var model = new Sequential(new Conv2d(2, 4, 3, padding: 1, dtype: DType.Float64, seed: 3), new ReLU(), new MaxPool2d(2),
+                                   new Conv2d(4, 3, 3, padding: 1, dtype: DType.Float64, seed: 4), new ReLU(), new MaxPool2d(2), new Flatten());
+        var x = Tensor.Randn(new long[] { 3, 2, 9, 8 }, DType.Float64, seed: 5);
+        var fused = model.Forward(x);
+        var weights = Tensor.Randn(fused.Shape, DType.Float64, seed: 6);
+        (fused * weights).Sum().Backward();
+        var fusedGrads = model.Parameters().Select(p => p.Grad!.ToArray<double>()).ToArray();
+        foreach (var p in model.Parameters()) p.Grad = null;
+
+        var h = x;
+        foreach (var layer in model.Layers) h = layer.Forward(h);
+        (h * weights).Sum().Backward();
+        Assert.Equal(new long[] { 3, 3 * 2 * 2 }, fused.Shape);
+        Assert.Equal(h.ToArray<double>(), fused.ToArray<double>());
+        var grads = model.Parameters().Select(p => p.Grad!.ToArray<double>()).ToArray();
+        Assert.Equal(4, grads.Length);
+        for (int i = 0; i < grads.Length; i++)
+            for (int j = 0; j < grads[i].Length; j++)
+                Assert.Equal(grads[i][j], fusedGrads[i][j], 1e-12);
+    }
 }

@@ -105,6 +105,25 @@ type RawTensor(shape: int[], dtype: DType, device: Device) =
     abstract MaxPool2d: Pool2dSpec -> RawTensor * RawTensor
     /// Gradient of MaxPool2d: this is grad, routed to the chosen positions of an input of inputShape.
     abstract MaxPool2dBackward: indices: RawTensor * inputShape: int[] -> RawTensor
+    /// max_pool2d(relu(conv2d(this, weight) + bias), 2) (bias may be null) and the pool's int64 indices into the planes of
+    /// the conv output, whose shape is convShape. The default runs the three ops; a backend overrides it to pool the
+    /// product as it leaves the gemm.
+    abstract Conv2dReluMaxPool: weight: RawTensor * bias: RawTensor * spec: Conv2dSpec * convShape: int[] -> RawTensor * RawTensor
+    default x.Conv2dReluMaxPool(weight, bias, spec, convShape) =
+        ignore convShape
+        let z = if isNull (box bias) then x.Conv2d(weight, spec) else x.Conv2dBias(weight, bias, spec)
+        z.Unary(Relu).MaxPool2d { Kernel = (2, 2); Stride = (2, 2); Padding = (0, 0); Dilation = (1, 1); CeilMode = false; CountIncludePad = true }
+    /// Gradients of Conv2dReluMaxPool; this is grad, y and indices its outputs: (∂input or null unless needInput,
+    /// ∂weight or null unless needWeight, ∂bias or null unless hasBias). The default routes g·[y > 0] through the pool's
+    /// backward into the conv output's shape, then runs the conv's backward ops and sums the bias gradient.
+    abstract Conv2dReluMaxPoolBackward:
+        y: RawTensor * indices: RawTensor * input: RawTensor * weight: RawTensor * spec: Conv2dSpec * convShape: int[] *
+        hasBias: bool * needInput: bool * needWeight: bool -> RawTensor * RawTensor * RawTensor
+    default g.Conv2dReluMaxPoolBackward(y, indices, input, weight, spec, convShape, hasBias, needInput, needWeight) =
+        let gz = g.ReluBackward(y).MaxPool2dBackward(indices, convShape)
+        (if needInput then gz.Conv2dBackwardInput(weight, input.Shape, spec) else Unchecked.defaultof<_>),
+        (if needWeight then gz.Conv2dBackwardWeight(input, weight.Shape, spec) else Unchecked.defaultof<_>),
+        (if hasBias then gz.SumDims([| 0; 2; 3 |], false) else Unchecked.defaultof<_>)
     abstract AvgPool2d: Pool2dSpec -> RawTensor
     /// Gradient of AvgPool2d: this is grad, spread over each window of an input of inputShape.
     abstract AvgPool2dBackward: inputShape: int[] * spec: Pool2dSpec -> RawTensor

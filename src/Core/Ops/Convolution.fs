@@ -212,3 +212,38 @@ module Convolution =
     /// avg_pool2d with a square kernel, stride and padding; floor mode, padding counted.
     let avgPool2dSquare (kernel: int) (stride: int) (padding: int) (x: Tensor) : Tensor =
         avgPool2d (kernel, kernel) (stride, stride) (padding, padding) false true x
+
+    // ---- conv2d → relu → max-pool 2 as one op
+
+    /// max_pool2d(relu(conv2d(x, weight, bias)), 2): the block of a small CNN as one op. Equal to the three ops composed,
+    /// in value and in every derivative; the CPU backend pools each 2×2 window as the gemm's output is read and skips the
+    /// conv and relu outputs (and their gradients) altogether.
+    // y = max_{2×2} relu(z), z = conv(x, w) + b;  ∂z = scatter(g·[y > 0]) to each window's first maximum (relu is monotone,
+    // so pooling before it picks the same input), then ∂x, ∂w, ∂b as conv2d's
+    let conv2dReluMaxPool2d (x: Tensor) (weight: Tensor) (bias: Tensor) (stride: int * int) (padding: int * int) (dilation: int * int) (groups: int) : Tensor =
+        let sp = spec stride padding dilation groups
+        let op = "conv2d_relu_max_pool2d"
+        checkConv op x.Shape x weight bias sp
+        let zShape = convOutShape x.Shape weight.Shape sp
+        if zShape.[2] < 2 || zShape.[3] < 2 then
+            invalidArg "input" (sprintf "%s: conv output %s is smaller than the 2×2 pooling window (input %s, weight %s)" op (Shape.show zShape) (Shape.show x.Shape) (Shape.show weight.Shape))
+        let y, idx = x.Raw.Conv2dReluMaxPool(weight.Raw, (if isNull bias then Unchecked.defaultof<_> else bias.Raw), sp, zShape)
+        let hasBias = not (isNull bias)
+        let inputs = if hasBias then [| x; weight; bias |] else [| x; weight |]
+        Tensor.Record(op, y, inputs, fun g ->
+            if not GradMode.Enabled then
+                let gx, gw, gb =
+                    g.Raw.Conv2dReluMaxPoolBackward(y, idx, x.Raw, weight.Raw, sp, zShape, hasBias && bias.RequiresGrad, x.RequiresGrad, weight.RequiresGrad)
+                let wrap (r: Backends.RawTensor) = if isNull (box r) then null else Tensor r
+                if hasBias then [| wrap gx; wrap gw; wrap gb |] else [| wrap gx; wrap gw |]
+            else
+                // recorded, so that the gradient differentiates again: the mask [y > 0] is a constant
+                let gz = scatterPlanes idx zShape (g * Tensor(y.Unary Positive))
+                let o = zShape.[1]
+                [| (if x.RequiresGrad then backInput sp x.Shape gz weight else null)
+                   (if weight.RequiresGrad then backWeight sp weight.Shape gz x else null)
+                   if hasBias then (if bias.RequiresGrad then Reshaping.reshape [| o |] (Tensor.SumTo(gz, [| 1; o; 1; 1 |])) else null) |])
+
+    /// conv2dReluMaxPool2d with the same stride, padding and dilation along both axes.
+    let conv2dReluMaxPool2dSquare (x: Tensor) (weight: Tensor) (bias: Tensor) (stride: int) (padding: int) (dilation: int) (groups: int) : Tensor =
+        conv2dReluMaxPool2d x weight bias (stride, stride) (padding, padding) (dilation, dilation) groups

@@ -67,6 +67,15 @@ public sealed class Conv2d : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) =>
         new(Hybrid.Core.Convolution.conv2d(input.Core, Weight.Core, Bias?.Core!, _stride.Item1, _stride.Item2, _padding.Item1, _padding.Item2, _dilation.Item1, _dilation.Item2, Groups));
+
+    /// <summary>
+    /// <c>MaxPool2d(2)(ReLU(this(input)))</c> as one op (what <see cref="Sequential"/> runs for that run of layers): equal in
+    /// value and gradient, without the convolution's and the ReLU's outputs in between.
+    /// </summary>
+    /// <param name="input">[N, C, H, W].</param>
+    /// <returns>[N, out, H'/2, W'/2].</returns>
+    public Tensor ForwardReluMaxPool2(Tensor input) =>
+        new(Hybrid.Core.Convolution.conv2dReluMaxPool2d(input.Core, Weight.Core, Bias?.Core!, _stride.Item1, _stride.Item2, _padding.Item1, _padding.Item2, _dilation.Item1, _dilation.Item2, Groups));
 }
 
 /// <summary>Max over each window (<c>torch.nn.MaxPool2d</c>); stride defaults to the kernel size.</summary>
@@ -88,6 +97,10 @@ public sealed class MaxPool2d : Module
         _stride = (st, st); _padding = (padding, padding); _dilation = (dilation, dilation);
         _ceilMode = ceilMode;
     }
+
+    /// <summary>Whether this is a plain 2×2 pool at stride 2 (no padding or dilation, floor mode), the one a preceding
+    /// Conv2d and ReLU fuse with.</summary>
+    internal bool IsPlain2x2 => _kernel == (2, 2) && _stride == (2, 2) && _padding == (0, 0) && _dilation == (1, 1) && !_ceilMode;
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) =>

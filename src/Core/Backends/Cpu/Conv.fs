@@ -310,40 +310,50 @@ module Conv =
         (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (spec: Conv2dSpec) : 'T[] * int[] =
         conv2dBias x xShape w wShape null spec
 
-    /// ∂L/∂x of conv2d: per group, col [K, N·L] = W_gᵀ [K, Og] · G_g [Og, N·L] (one gemm), then col2im
-    /// sample by sample (parallel over the batch).
+    /// Adds group gi's ∂L/∂x into gx from its gradient rows gg [Og, N·L] (at ggOff): col [K, N·L] = W_gᵀ [K, Og] · gg
+    /// (one gemm), then col2im sample by sample (parallel over the batch); a 1×1 kernel reading x as is writes gx directly.
+    let private inputGradFromRows<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (gg: 'T[]) (ggOff: int) (geo: Geo) (gi: int) (w: 'T[]) (gx: 'T[]) =
+        let nl = geo.N * geo.L
+        if columnsAreInput geo then
+            gemmT true false geo.K nl geo.Og w (gi * geo.Og * geo.K) gg ggOff gx (gi * geo.Cg * geo.H * geo.W)
+        else
+            let col = Scratch<'T>.Take(ColSlot, geo.K * nl)
+            gemmT true false geo.K nl geo.Og w (gi * geo.Og * geo.K) gg ggOff col 0
+            Par.chunks geo.N (minSamples (geo.K * geo.L)) (fun s e ->
+                for n in s .. e - 1 do
+                    col2im col (n * geo.L) nl geo gx ((n * geo.C + gi * geo.Cg) * geo.H * geo.W))
+            Scratch<'T>.Give(ColSlot, col)
+
+    /// Writes group gi's ∂L/∂w into gw from its gradient rows gg [Og, N·L] (at ggOff): ∂W_g [Og, K] = gg · colᵀ [N·L, K],
+    /// one gemm over the whole batch, with the columns conv2d's forward kept where it built them from the same x.
+    let private weightGradFromRows<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (gg: 'T[]) (ggOff: int) (geo: Geo) (gi: int) (x: 'T[]) (gw: 'T[]) =
+        let struct (col, colOff, cols) = columns true x geo gi
+        gemmT false true geo.Og geo.K (geo.N * geo.L) gg ggOff col colOff gw (gi * geo.Og * geo.K)
+        release cols
+
+    /// ∂L/∂x of conv2d: per group, the gradient's rows gathered to [Og, N·L], then `inputGradFromRows`.
     let conv2dBackwardInput<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (g: 'T[]) (gShape: int[]) (w: 'T[]) (wShape: int[]) (inputShape: int[]) (spec: Conv2dSpec) : 'T[] =
         ignore gShape
         let geo = geo inputShape wShape spec
-        let nl = geo.N * geo.L
         let gx = Pool.rentZeroed<'T> (Shape.numel inputShape)
         for gi in 0 .. geo.G - 1 do
             let struct (gg, ggOff, ggScratch) = gatherRows g geo gi
-            if geo.Pointwise && (geo.N = 1 || geo.C = 1) then
-                gemmT true false geo.K nl geo.Og w (gi * geo.Og * geo.K) gg ggOff gx (gi * geo.Cg * geo.H * geo.W)
-            else
-                let col = Scratch<'T>.Take(ColSlot, geo.K * nl)
-                gemmT true false geo.K nl geo.Og w (gi * geo.Og * geo.K) gg ggOff col 0
-                Par.chunks geo.N (minSamples (geo.K * geo.L)) (fun s e ->
-                    for n in s .. e - 1 do
-                        col2im col (n * geo.L) nl geo gx ((n * geo.C + gi * geo.Cg) * geo.H * geo.W))
-                Scratch<'T>.Give(ColSlot, col)
+            inputGradFromRows gg ggOff geo gi w gx
             if ggScratch then Scratch<'T>.Give(GemmSlot, gg)
         gx
 
-    /// ∂L/∂w of conv2d: per group, one gemm over the whole batch, ∂W_g [Og, K] = G_g [Og, N·L] · colᵀ [N·L, K].
+    /// ∂L/∂w of conv2d: per group, the gradient's rows gathered to [Og, N·L], then `weightGradFromRows`.
     let conv2dBackwardWeight<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (g: 'T[]) (gShape: int[]) (x: 'T[]) (xShape: int[]) (weightShape: int[]) (spec: Conv2dSpec) : 'T[] =
         ignore gShape
         let geo = geo xShape weightShape spec
-        let nl = geo.N * geo.L
         let gw = Pool.rentZeroed<'T> (Shape.numel weightShape)
         for gi in 0 .. geo.G - 1 do
             let struct (gg, ggOff, ggScratch) = gatherRows g geo gi
-            let struct (col, colOff, cols) = columns true x geo gi
-            gemmT false true geo.Og geo.K nl gg ggOff col colOff gw (gi * geo.Og * geo.K)
-            release cols
+            weightGradFromRows gg ggOff geo gi x gw
             if ggScratch then Scratch<'T>.Give(GemmSlot, gg)
         gw
 
@@ -498,3 +508,101 @@ module Conv =
                             for iw in ws .. we - 1 do
                                 gx.[xOff + ih * w + iw] <- gx.[xOff + ih * w + iw] + share)
         gx
+
+    // ---- conv2d → relu → 2×2 max-pool in one op
+
+    /// relu(v) as TensorPrimitives.Max(v, 0) computes it (IEEE maximum: NaN stays NaN, −0 becomes +0).
+    let inline private relu<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (v: 'T) =
+        Vector128.Max(Vector128.CreateScalarUnsafe v, Vector128<'T>.Zero).ToScalar()
+
+    /// y[n, o, i, j] = relu(b[o] + max of the 2×2 window (2i, 2j) of z's plane (o, n)), z being the gemm's output [O, N·L];
+    /// ix the window's first maximum as a flat index into the conv output's plane (max-pool's order and NaN rule:
+    /// relu is monotone, so pooling before it chooses the same value).
+    let private biasReluPool2x2<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (z: 'T[]) (g: Geo) (bias: 'T[]) (y: 'T[]) (ix: int64[]) =
+        let ho, wo = g.Ho / 2, g.Wo / 2
+        let w = g.Wo
+        let nl = g.N * g.L
+        Par.chunks (g.N * g.O) (minPlanes (g.L)) (fun s e ->
+            for plane in s .. e - 1 do
+                let o = plane % g.O
+                let zOff = o * nl + (plane / g.O) * g.L
+                let yOff = plane * ho * wo
+                let b = if isNull bias then 'T.Zero else bias.[o]
+                for oh in 0 .. ho - 1 do
+                    let r0 = 2 * oh * w
+                    for ow in 0 .. wo - 1 do
+                        let i = r0 + 2 * ow
+                        let mutable best = Vector128.CreateScalarUnsafe z.[zOff + i]
+                        let mutable bestAt = i
+                        takeMax z.[zOff + i + 1] (i + 1) &best &bestAt
+                        takeMax z.[zOff + i + w] (i + w) &best &bestAt
+                        takeMax z.[zOff + i + w + 1] (i + w + 1) &best &bestAt
+                        y.[yOff + oh * wo + ow] <- relu (best.ToScalar() + b)
+                        ix.[yOff + oh * wo + ow] <- int64 bestAt)
+
+    /// The backward of biasReluPool2x2: gz [O, N·L] holds gy[n, o, i, j] at the input its window chose where y > 0 and 0
+    /// everywhere else (every element written); gb[o] = Σ of those gradients (gb null: not wanted).
+    let private biasReluPool2x2Backward<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (gy: 'T[]) (y: 'T[]) (ix: int64[]) (g: Geo) (gz: 'T[]) (gb: 'T[]) =
+        let pooled = (g.Ho / 2) * (g.Wo / 2)
+        let nl = g.N * g.L
+        Par.chunks g.O (max 1 (Par.grain / max 1 nl)) (fun s e ->
+            for o in s .. e - 1 do
+                let mutable sum = 'T.Zero
+                Span<'T>(gz, o * nl, nl).Clear()
+                for n in 0 .. g.N - 1 do
+                    let zOff = o * nl + n * g.L
+                    let p0 = (n * g.O + o) * pooled
+                    for q in p0 .. p0 + pooled - 1 do
+                        if Kernels.gt y.[q] 'T.Zero then
+                            gz.[zOff + int ix.[q]] <- gy.[q]
+                            sum <- sum + gy.[q]
+                if not (isNull gb) then gb.[o] <- sum)
+
+    /// Whether conv2dReluMaxPool handles a geometry itself (one group); the caller composes the three ops otherwise.
+    let fusesReluMaxPool (spec: Conv2dSpec) = spec.Groups = 1
+
+    /// max_pool2d(relu(conv2d(x, w) + b), 2) (b null: no bias) in one pass after the gemm: Z [O, N·L] = W · col, then each
+    /// 2×2 window of Z pooled, biased and rectified straight into y [N, O, H'/2, W'/2]; no conv output, relu output or
+    /// NCHW copy of Z is made. Returns y, the pool indices into the conv output's planes (as maxPool2d's) and y's shape.
+    let conv2dReluMaxPool<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[]) (bias: 'T[]) (spec: Conv2dSpec) : 'T[] * int64[] * int[] =
+        let g = geo xShape wShape spec
+        if g.G <> 1 then invalidArg "spec" (sprintf "conv2d_relu_max_pool2d: groups %d (the fused kernel takes 1)" g.G)
+        let nl = g.N * g.L
+        let struct (col, colOff, cols) = columns false x g 0
+        let z = Scratch<'T>.Take(GemmSlot, g.O * nl)
+        gemmT false false g.O nl g.K w 0 col colOff z 0
+        release cols
+        let shape = [| g.N; g.O; g.Ho / 2; g.Wo / 2 |]
+        let y = Pool.rent<'T> (Shape.numel shape)
+        let ix = Pool.rent<int64> y.Length
+        biasReluPool2x2 z g bias y ix
+        Scratch<'T>.Give(GemmSlot, z)
+        y, ix, shape
+
+    /// Gradients of conv2dReluMaxPool from gy [N, O, H'/2, W'/2], its output y and indices ix: the pooled gradients where
+    /// y > 0 scattered into Z's layout [O, N·L] (with ∂b summed on the way), then the conv's two gemms on those rows.
+    /// Returns (∂x or null unless needInput, ∂w or null unless needWeight, ∂b or null unless hasBias).
+    let conv2dReluMaxPoolBackward<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (gy: 'T[]) (y: 'T[]) (ix: int64[]) (x: 'T[]) (xShape: int[]) (w: 'T[]) (wShape: int[])
+        (hasBias: bool) (needInput: bool) (needWeight: bool) (spec: Conv2dSpec) : 'T[] * 'T[] * 'T[] =
+        let g = geo xShape wShape spec
+        let gz = Scratch<'T>.Take(GemmSlot, g.O * g.N * g.L)
+        let gb = if hasBias then Array.zeroCreate<'T> g.O else null
+        biasReluPool2x2Backward gy y ix g gz gb
+        let gw =
+            if not needWeight then null
+            else
+                let gw = Pool.rentZeroed<'T> (Shape.numel wShape)
+                weightGradFromRows gz 0 g 0 x gw
+                gw
+        let gx =
+            if not needInput then null
+            else
+                let gx = Pool.rentZeroed<'T> (Shape.numel xShape)
+                inputGradFromRows gz 0 g 0 w gx
+                gx
+        Scratch<'T>.Give(GemmSlot, gz)
+        gx, gw, gb

@@ -241,6 +241,34 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         use _ = new Hold(t, idx, null)
         let ix = indices "max_pool2d" idx
         t.MapFloat "max_pool2d" (fun g -> Conv.maxPool2dBackward g shape ix inputShape) (fun g -> Conv.maxPool2dBackward g shape ix inputShape) inputShape
+    override x.Conv2dReluMaxPool(weight, bias, spec, convShape) =
+        if not (Conv.fusesReluMaxPool spec) then base.Conv2dReluMaxPool(weight, bias, spec, convShape)
+        else
+            use _ = new Hold(x, weight, bias)
+            let b32 () = if isNull (box bias) then null else match storageOf "conv2d_relu_max_pool2d" bias with F32 b -> b | _ -> null
+            let b64 () = if isNull (box bias) then null else match storageOf "conv2d_relu_max_pool2d" bias with F64 b -> b | _ -> null
+            let sameBias = isNull (box bias) || bias.DType = x.DType
+            match storage, storageOf "conv2d_relu_max_pool2d" weight with
+            | F32 a, F32 w when sameBias -> let y, ix, s = Conv.conv2dReluMaxPool a shape w weight.Shape (b32 ()) spec in of32 y s, ofI64 ix s
+            | F64 a, F64 w when sameBias -> let y, ix, s = Conv.conv2dReluMaxPool a shape w weight.Shape (b64 ()) spec in of64 y s, ofI64 ix s
+            | _ -> invalidArg "weight" (sprintf "conv2d_relu_max_pool2d: dtypes %O and %O differ (expected the same float dtype)" x.DType weight.DType)
+    override g.Conv2dReluMaxPoolBackward(y, idx, input, weight, spec, convShape, hasBias, needInput, needWeight) =
+        if not (Conv.fusesReluMaxPool spec) then
+            base.Conv2dReluMaxPoolBackward(y, idx, input, weight, spec, convShape, hasBias, needInput, needWeight)
+        else
+            use _ = new Hold(g, y, idx)
+            use _ = new Hold(input, weight, null)
+            let op = "conv2d_relu_max_pool2d_backward"
+            let ix = indices op idx
+            let wrap (f: 'T[] -> RawTensor) (a: 'T[]) = if isNull a then Unchecked.defaultof<RawTensor> else f a
+            match storage, storageOf op y, storageOf op input, storageOf op weight with
+            | F32 gy, F32 ys, F32 xs, F32 w ->
+                let gx, gw, gb = Conv.conv2dReluMaxPoolBackward gy ys ix xs input.Shape w weight.Shape hasBias needInput needWeight spec
+                wrap (fun a -> of32 a input.Shape) gx, wrap (fun a -> of32 a weight.Shape) gw, wrap (fun a -> of32 a [| weight.Shape.[0] |]) gb
+            | F64 gy, F64 ys, F64 xs, F64 w ->
+                let gx, gw, gb = Conv.conv2dReluMaxPoolBackward gy ys ix xs input.Shape w weight.Shape hasBias needInput needWeight spec
+                wrap (fun a -> of64 a input.Shape) gx, wrap (fun a -> of64 a weight.Shape) gw, wrap (fun a -> of64 a [| weight.Shape.[0] |]) gb
+            | _ -> invalidArg "input" (sprintf "%s: dtypes %O, %O, %O and %O differ (expected one float dtype)" op g.DType y.DType input.DType weight.DType)
     override t.AvgPool2d spec =
         use _ = new Hold(t, null, null)
         match storage with

@@ -1,0 +1,143 @@
+/// conv2d → relu → 2×2 max-pool as one op: the law is that it equals the three ops composed, in value and in every
+/// derivative, whatever path (the CPU's fused kernel, or the composition it falls back to) computes it.
+module Hybrid.Tests.FusedConvTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open Hybrid.Core
+open Hybrid.Tests.Check
+
+/// A small conv whose output is at least 2×2 (so one pooling window fits), with or without a bias.
+type Block =
+    { N: int; G: int; Cg: int; Og: int; K: int; S: int; P: int; D: int; H: int; W: int; Bias: bool; Seed: int }
+    member b.XShape = [| b.N; b.G * b.Cg; b.H; b.W |]
+    member b.WShape = [| b.G * b.Og; b.Cg; b.K; b.K |]
+    member b.Fused x w bias = Convolution.conv2dReluMaxPool2dSquare x w bias b.S b.P b.D b.G
+    member b.Composed x w bias =
+        Convolution.conv2dSquare x w bias b.S b.P b.D b.G |> Pointwise.relu |> Convolution.maxPool2dSquare 2 2 0
+
+let private genBlock =
+    gen {
+        let! n = Gen.choose (1, 3)
+        let! groups = Gen.frequency [ 3, Gen.constant 1; 1, Gen.constant 2 ]
+        let! cg = Gen.choose (1, 3)
+        let! og = Gen.choose (1, 3)
+        let! k = Gen.elements [ 1; 2; 3 ]
+        let! s = Gen.frequency [ 3, Gen.constant 1; 1, Gen.constant 2 ]
+        let! p = Gen.choose (0, 1)
+        let! d = Gen.frequency [ 3, Gen.constant 1; 1, Gen.constant 2 ]
+        // output extent (H + 2p − d(k−1) − 1)/s + 1 ≥ 2, odd extents included (the pool drops the last row or column)
+        let! eh = Gen.choose (0, 5)
+        let! ew = Gen.choose (0, 5)
+        let! bias = Gen.elements [ true; false ]
+        let! seed = Gen.choose (0, 100000)
+        let least = d * (k - 1) + 1 + s - 2 * p
+        return { N = n; G = groups; Cg = cg; Og = og; K = k; S = s; P = p; D = d
+                 H = max 1 (least + eh); W = max 1 (least + ew); Bias = bias; Seed = seed }
+    }
+
+let private leaves (b: Block) =
+    let x = tensorOf b.Seed b.XShape
+    let w = tensorOf (b.Seed + 1) b.WShape
+    let bias = if b.Bias then tensorOf (b.Seed + 2) [| b.G * b.Og |] else null
+    for t in [ x; w; bias ] do if not (isNull t) then t.RequiresGrad <- true
+    x, w, bias
+
+/// Equal arrays, NaN equal to NaN.
+let private assertSame (expected: float[]) (actual: float[]) =
+    Assert.Equal<float[]>(expected, actual)
+
+/// The output and the gradients of Σ y·r (r fixed and random) with respect to every leaf.
+let private run (f: Tensor -> Tensor -> Tensor -> Tensor) (b: Block) (x: Tensor) (w: Tensor) (bias: Tensor) =
+    let y = f x w bias
+    let leaves = if isNull bias then [| x; w |] else [| x; w; bias |]
+    let r = Tensor((tensorOf (b.Seed + 3) y.Shape).Raw.Cast y.DType)
+    y, Tape.gradWith [| Reduction.sum (y * r) |] null leaves false false
+
+[<Property(MaxTest = 60)>]
+let ``conv2d_relu_max_pool2d equals conv2d, relu and max_pool2d composed, in value and gradient`` () =
+    Prop.forAll (Arb.fromGen genBlock) (fun b ->
+        let x, w, bias = leaves b
+        let y, gs = run b.Fused b x w bias
+        let ye, ge = run b.Composed b x w bias
+        Assert.Equal<int[]>(ye.Shape, y.Shape)
+        // the same products and the same maximum: equal to the last bit
+        assertClose 0.0 0.0 (ye.ToFloat64Array()) (y.ToFloat64Array())
+        Array.iter2 (fun (e: Tensor) (a: Tensor) -> assertClose 1e-12 1e-12 (e.ToFloat64Array()) (a.ToFloat64Array())) ge gs
+        true)
+
+[<Property(MaxTest = 20)>]
+let ``conv2d_relu_max_pool2d gradients agree with finite differences on inputs without ties`` () =
+    Prop.forAll (Arb.fromGen genBlock) (fun b ->
+        let x, w, bias = leaves b
+        let r = b.Seed + 3
+        let f x w bias = let y = b.Fused x w bias in Reduction.sum (y * tensorOf r y.Shape)
+        gradCheck (fun x -> f x w bias) x && gradCheck (fun w -> f x w bias) w
+        && (isNull bias || gradCheck (fun bias -> f x w bias) bias))
+
+[<Property(MaxTest = 10)>]
+let ``hvp through conv2d_relu_max_pool2d equals the hvp through the composed ops`` (seed: int) =
+    // f(w) = Σ block(block(x, w))²: the second derivative goes through the recorded (create-graph) backward
+    let b = { N = 2; G = 1; Cg = 2; Og = 2; K = 3; S = 1; P = 1; D = 1; H = 8; W = 8; Bias = true; Seed = seed }
+    let x = tensorOf seed b.XShape
+    let bias = tensorOf (seed + 2) [| 2 |] * 0.1
+    let f (block: Tensor -> Tensor -> Tensor -> Tensor) (w: Tensor) =
+        let y = block (block x w bias) w bias
+        Reduction.sum (y * y)
+    let w = tensorOf (seed + 1) b.WShape * 0.5
+    let v = tensorOf (seed + 4) b.WShape
+    assertClose 1e-10 1e-12 ((Tape.hvp (f b.Composed) w v).ToFloat64Array()) ((Tape.hvp (f b.Fused) w v).ToFloat64Array())
+    true
+
+[<Fact>]
+let ``conv2d_relu_max_pool2d in float32 equals the composed ops to the last bit`` () =
+    let b = { N = 3; G = 1; Cg = 4; Og = 5; K = 3; S = 1; P = 1; D = 1; H = 12; W = 10; Bias = true; Seed = 7 }
+    let cast (t: Tensor) = if isNull t then t else Tensor(t.Raw.Cast Float32)
+    let x, w, bias = leaves b
+    let x, w, bias = cast x, cast w, cast bias
+    for t in [ x; w; bias ] do t.RequiresGrad <- true
+    let y, gs = run b.Fused b x w bias
+    let ye, ge = run b.Composed b x w bias
+    Assert.Equal<float32[]>(ye.ToFloat32Array(), y.ToFloat32Array())
+    Array.iter2 (fun (e: Tensor) (a: Tensor) -> assertClose 1e-5 1e-6 (e.ToFloat64Array()) (a.ToFloat64Array())) ge gs
+
+[<Fact>]
+let ``conv2d_relu_max_pool2d routes tied maxima and NaN as max_pool2d does`` () =
+    // a constant image gives equal conv outputs inside (ties: the first of each window wins); a NaN spreads to its windows
+    let x = Create.ones Float64 [| 1; 1; 6; 6 |]
+    let xs = x.ToFloat64Array()
+    xs.[3 * 6 + 4] <- nan
+    let b = { N = 1; G = 1; Cg = 1; Og = 2; K = 3; S = 1; P = 1; D = 1; H = 6; W = 6; Bias = true; Seed = 11 }
+    for x in [ x; Create.ofFloat64 xs [| 1; 1; 6; 6 |] ] do
+        let w = Create.ofFloat64 [| for i in 0 .. 17 -> if i < 9 then 0.25 else -0.5 + 0.1 * float (i - 9) |] b.WShape
+        let bias = Create.ofFloat64 [| 0.5; 0.3 |] [| 2 |]
+        for t in [ x; w; bias ] do t.RequiresGrad <- true
+        let y, gs = run b.Fused b x w bias
+        let ye, ge = run b.Composed b x w bias
+        assertSame (ye.ToFloat64Array()) (y.ToFloat64Array())
+        Array.iter2 (fun (e: Tensor) (a: Tensor) -> assertSame (e.ToFloat64Array()) (a.ToFloat64Array())) ge gs
+
+[<Fact>]
+let ``conv2d_relu_max_pool2d skips the gradients of leaves that do not ask for one`` () =
+    let b = { N = 2; G = 1; Cg = 2; Og = 3; K = 3; S = 1; P = 1; D = 1; H = 6; W = 6; Bias = true; Seed = 5 }
+    let x, w, bias = leaves b
+    x.RequiresGrad <- false
+    let y = b.Fused x w bias
+    let r = tensorOf 9 y.Shape
+    let gs = Tape.gradWith [| Reduction.sum (y * r) |] null [| w; bias |] false false
+    let ye = b.Composed x w bias
+    let ge = Tape.gradWith [| Reduction.sum (ye * r) |] null [| w; bias |] false false
+    assertClose 1e-12 1e-12 (ge.[0].ToFloat64Array()) (gs.[0].ToFloat64Array())
+    assertClose 1e-12 1e-12 (ge.[1].ToFloat64Array()) (gs.[1].ToFloat64Array())
+    Assert.Equal<int[]>([| 2; 3; 3; 3 |], y.Shape)
+
+[<Fact>]
+let ``conv2d_relu_max_pool2d rejects a conv output smaller than the pooling window`` () =
+    let x = Create.zeros Float64 [| 1; 1; 3; 3 |]
+    let w = Create.zeros Float64 [| 2; 1; 3; 3 |]
+    let e = Assert.Throws<ArgumentException>(fun () -> Convolution.conv2dReluMaxPool2dSquare x w null 1 0 1 1 |> ignore)
+    Assert.Contains("conv2d_relu_max_pool2d", e.Message)
+    Assert.Contains("[1,2,1,1]", e.Message)
