@@ -548,16 +548,18 @@ module Conv =
         let pooled = (g.Ho / 2) * (g.Wo / 2)
         let nl = g.N * g.L
         Par.chunks g.O (max 1 (Par.grain / max 1 nl)) (fun s e ->
+            // the masked gradients of one plane, g·[y > 0] a vector at a time, then stored without a branch per window
+            let masked = Array.zeroCreate<'T> pooled
             for o in s .. e - 1 do
                 let mutable sum = 'T.Zero
                 Span<'T>(gz, o * nl, nl).Clear()
                 for n in 0 .. g.N - 1 do
                     let zOff = o * nl + n * g.L
                     let p0 = (n * g.O + o) * pooled
-                    for q in p0 .. p0 + pooled - 1 do
-                        if Kernels.gt y.[q] 'T.Zero then
-                            gz.[zOff + int ix.[q]] <- gy.[q]
-                            sum <- sum + gy.[q]
+                    Kernels.reluBackward (ReadOnlySpan<'T>(gy, p0, pooled)) (ReadOnlySpan<'T>(y, p0, pooled)) (Span<'T>(masked))
+                    sum <- sum + TensorPrimitives.Sum(ReadOnlySpan<'T>(masked))
+                    for q in 0 .. pooled - 1 do
+                        gz.[zOff + int ix.[p0 + q]] <- masked.[q]
                 if not (isNull gb) then gb.[o] <- sum)
 
     /// Whether conv2dReluMaxPool handles a geometry itself (one group); the caller composes the three ops otherwise.
