@@ -26,3 +26,15 @@ for (c, o, hw) in [ (1, 16, 28); (16, 32, 14) ] do
     let a = (Create.randn gen Float32 [| o; c * 9 |]).Raw
     let cols = (Create.randn gen Float32 [| c * 9; 64 * hw * hw |]).Raw
     time (sprintf "  gemm [%d,%d]x[%d,%d]" o (c * 9) (c * 9) (64 * hw * hw)) (fun () -> a.Matmul cols |> ignore)
+
+// the network's tail: flatten, linear 1568 -> 10, cross-entropy, forward and backward through the tape
+let h = Create.randn gen Float32 [| 64; 32; 7; 7 |]
+h.RequiresGrad <- true
+let wl = Create.randn gen Float32 [| 10; 1568 |] * 0.02
+let bl = Create.zeros Float32 [| 10 |]
+wl.RequiresGrad <- true
+bl.RequiresGrad <- true
+let labels = Create.ofInt64 (Array.init 64 (fun i -> int64 (i % 10))) [| 64 |]
+let tail () = Loss.crossEntropy (Linalg.linear (Reshaping.reshape [| 64; 1568 |] h) wl bl) labels
+time "tail fwd (reshape, linear, CE)" (fun () -> tail () |> ignore)
+time "tail fwd + bwd" (fun () -> Tape.gradWith [| tail () |] null [| h; wl; bl |] false false |> ignore)

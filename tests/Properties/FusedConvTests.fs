@@ -121,6 +121,29 @@ let ``conv2d_relu_max_pool2d routes tied maxima and NaN as max_pool2d does`` () 
         Array.iter2 (fun (e: Tensor) (a: Tensor) -> assertSame (e.ToFloat64Array()) (a.ToFloat64Array())) ge gs
 
 [<Fact>]
+let ``float32 conv2d_relu_max_pool2d routes tied maxima and NaN as max_pool2d does in its vector path`` () =
+    // planes 10 wide and 12 high take the vector path (whole pairs, ≥ 4 windows a row); ties from a constant image with
+    // a step in it, NaN in one window, a window of two NaN, and a negative region where relu gives 0
+    let h, w = 12, 10
+    let xs = Array.init (h * w) (fun i -> if i % w < 6 then 1.0f else -2.0f)
+    xs.[3 * w + 4] <- nanf
+    xs.[8 * w + 1] <- nanf
+    xs.[8 * w + 2] <- nanf
+    let x = Create.ofFloat32 xs [| 1; 1; h; w |]
+    let b = { N = 1; G = 1; Cg = 1; Og = 3; K = 3; S = 1; P = 1; D = 1; H = h; W = w; Bias = true; Seed = 13 }
+    let wt = Create.ofFloat32 [| for i in 0 .. 26 -> if i < 9 then 0.25f elif i < 18 then -0.125f else 0.5f - 0.0625f * float32 (i - 18) |] b.WShape
+    let bias = Create.ofFloat32 [| 0.5f; 0.25f; -0.75f |] [| 3 |]
+    for t in [ x; wt; bias ] do t.RequiresGrad <- true
+    let y, gs = run b.Fused b x wt bias
+    let ye, ge = run b.Composed b x wt bias
+    Assert.Equal<float32[]>(ye.ToFloat32Array(), y.ToFloat32Array())
+    Assert.Contains(Single.NaN, y.ToFloat32Array())
+    // the same inputs chosen: ∂x and ∂w to the last bit (∂b sums the same terms in another order)
+    Assert.Equal<float32[]>(ge.[0].ToFloat32Array(), gs.[0].ToFloat32Array())
+    Assert.Equal<float32[]>(ge.[1].ToFloat32Array(), gs.[1].ToFloat32Array())
+    assertClose 1e-6 1e-6 (ge.[2].ToFloat64Array()) (gs.[2].ToFloat64Array())
+
+[<Fact>]
 let ``conv2d_relu_max_pool2d skips the gradients of leaves that do not ask for one`` () =
     let b = { N = 2; G = 1; Cg = 2; Og = 3; K = 3; S = 1; P = 1; D = 1; H = 6; W = 6; Bias = true; Seed = 5 }
     let x, w, bias = leaves b

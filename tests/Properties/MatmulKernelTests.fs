@@ -93,3 +93,30 @@ let ``products large enough to be split over the cores equal the triple loop for
                 let c32 = Array.zeroCreate<float32> (m * n)
                 Matmul.gemmT transA transB (Array.map float32 aS) 0 (Array.map float32 bS) 0 c32 0 m n k
                 assertClose 1e-4 (1e-6 * float k) expected (Array.map float c32)
+
+/// gemmT in float32 and float64 against the triple loop (float64), B given as [k,n] or, transposed, as [n,k].
+let private checkThin transB m n k seed =
+    let a = values seed (m * k)
+    let b = values (seed + 1) (k * n)
+    let expected = naive a b m n k
+    let bArg = if transB then transpose b k n else b
+    let c = Array.create (m * n) nan
+    Matmul.gemmT false transB a 0 bArg 0 c 0 m n k
+    assertClose 1e-12 1e-12 expected c
+    let c32 = Array.create (m * n) nanf
+    Matmul.gemmT false transB (Array.map float32 a) 0 (Array.map float32 bArg) 0 c32 0 m n k
+    assertClose 1e-4 1e-4 expected (Array.map float c32)
+
+[<Fact>]
+let ``thin products with a short k (a one-channel convolution) equal the triple loop, remainder rows and columns included`` () =
+    // 16 x 50176 by k 9 is the CNN's first layer; 5 rows and 8192 + 13 columns exercise the remainders
+    checkThin false 16 (16 * 784) 9 1
+    checkThin false 5 (8192 + 13) 7 2
+    checkThin false 4 8192 1 3
+
+[<Fact>]
+let ``thin products with a long reduction (a one-channel weight gradient) equal the triple loop, partial blocks included`` () =
+    // 16 x 9 by k 50176 is the CNN's first weight gradient; 6 columns leave a group of two, k a partial block and a scalar tail
+    checkThin true 16 9 (16 * 784) 4
+    checkThin true 3 6 (8192 + 5) 5
+    checkThin true 1 1 8192 6

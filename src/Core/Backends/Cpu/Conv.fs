@@ -515,31 +515,90 @@ module Conv =
     let inline private relu<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (v: 'T) =
         Vector128.Max(Vector128.CreateScalarUnsafe v, Vector128<'T>.Zero).ToScalar()
 
+    /// One plane of biasReluPool2x2, a window at a time: z's plane (rows w long) at zOff into y and ix at yOff.
+    let inline private poolPlaneScalar<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (z: 'T[]) (zOff: int) (w: int) (ho: int) (wo: int) (b: 'T) (y: 'T[]) (ix: int64[]) (yOff: int) =
+        for oh in 0 .. ho - 1 do
+            let r0 = 2 * oh * w
+            for ow in 0 .. wo - 1 do
+                let i = r0 + 2 * ow
+                let mutable best = Vector128.CreateScalarUnsafe z.[zOff + i]
+                let mutable bestAt = i
+                takeMax z.[zOff + i + 1] (i + 1) &best &bestAt
+                takeMax z.[zOff + i + w] (i + w) &best &bestAt
+                takeMax z.[zOff + i + w + 1] (i + w + 1) &best &bestAt
+                y.[yOff + oh * wo + ow] <- relu (best.ToScalar() + b)
+                ix.[yOff + oh * wo + ow] <- int64 bestAt
+
+    /// Whether poolPlane32 takes a plane: float32, rows of whole pairs, ≥ 8 pairs in the pooled rows, ≥ 4 windows a row.
+    let private vectorPool<'T> (g: Geo) =
+        typeof<'T> = typeof<float32> && g.Wo % 2 = 0 && g.Wo / 2 >= 4 && (g.Ho / 2) * g.Wo >= 8
+
+    /// One float32 plane of biasReluPool2x2 in vectors (see vectorPool). First the pairs along each row, over the pooled
+    /// rows at once (a row holds whole pairs): 16 inputs split into even and odd lanes give 8 first maxima and which of
+    /// the two won (the odd one where strictly greater or NaN). Then the two rows of each window, 4 windows at a time,
+    /// the lower row's taken where strictly greater or NaN: the first maximum in row-major order, and the last NaN, as
+    /// the scalar loop. A vector that would run past a row's end is moved back to end there (recomputing a few lanes).
+    let private poolPlane32 (z: float32[]) (zOff: int) (w: int) (ho: int) (wo: int) (b: float32)
+                            (y: float32[]) (ix: int64[]) (yOff: int) (hv: float32[]) (hs: int[]) =
+        let pairs = 2 * ho * wo
+        let evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7)
+        let z0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference z
+        let mutable next = 0
+        while next < pairs do
+            let k = min next (pairs - 8)
+            let v0 = Vector256.Shuffle(Vector256.LoadUnsafe(&z0, unativeint (zOff + 2 * k)), evenOdd)
+            let v1 = Vector256.Shuffle(Vector256.LoadUnsafe(&z0, unativeint (zOff + 2 * k + 8)), evenOdd)
+            let ev = Vector256.Create(v0.GetLower(), v1.GetLower())
+            let od = Vector256.Create(v0.GetUpper(), v1.GetUpper())
+            let take = Vector256.BitwiseOr(Vector256.GreaterThan(od, ev), Vector256.OnesComplement(Vector256.Equals(od, od)))
+            Vector256.ConditionalSelect(take, od, ev).CopyTo(Span<float32>(hv, k, 8))
+            Vector256.BitwiseAnd(take.AsInt32(), Vector256<int>.One).CopyTo(Span<int>(hs, k, 8))
+            next <- next + 8
+        let hv0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference hv
+        let hs0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference hs
+        let vb = Vector128.Create b
+        let lane2 = Vector128.Create(0, 2, 4, 6)
+        for oh in 0 .. ho - 1 do
+            let r0 = 2 * oh * wo
+            let mutable next = 0
+            while next < wo do
+                let j = min next (wo - 4)
+                let top = Vector128.LoadUnsafe(&hv0, unativeint (r0 + j))
+                let low = Vector128.LoadUnsafe(&hv0, unativeint (r0 + wo + j))
+                let topSel = Vector128.LoadUnsafe(&hs0, unativeint (r0 + j))
+                let lowSel = Vector128.LoadUnsafe(&hs0, unativeint (r0 + wo + j))
+                let take = Vector128.BitwiseOr(Vector128.GreaterThan(low, top), Vector128.OnesComplement(Vector128.Equals(low, low)))
+                let best = Vector128.ConditionalSelect(take, low, top)
+                Vector128.Max(best + vb, Vector128<float32>.Zero).CopyTo(Span<float32>(y, yOff + oh * wo + j, 4))
+                // flat index into the conv plane: (2·oh + row) · w + 2·(j + lane) + column
+                let takeI = take.AsInt32()
+                let at = Vector128.Create(2 * oh * w + 2 * j) + lane2 + Vector128.BitwiseAnd(takeI, Vector128.Create w)
+                         + Vector128.ConditionalSelect(takeI, lowSel, topSel)
+                let struct (lo, hi) = Vector128.Widen at
+                lo.CopyTo(Span<int64>(ix, yOff + oh * wo + j, 2))
+                hi.CopyTo(Span<int64>(ix, yOff + oh * wo + j + 2, 2))
+                next <- next + 4
+
     /// y[n, o, i, j] = relu(b[o] + max of the 2×2 window (2i, 2j) of z's plane (o, n)), z being the gemm's output [O, N·L];
     /// ix the window's first maximum as a flat index into the conv output's plane (max-pool's order and NaN rule:
     /// relu is monotone, so pooling before it chooses the same value).
     let private biasReluPool2x2<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (z: 'T[]) (g: Geo) (bias: 'T[]) (y: 'T[]) (ix: int64[]) =
         let ho, wo = g.Ho / 2, g.Wo / 2
-        let w = g.Wo
         let nl = g.N * g.L
+        let vector = vectorPool<'T> g
+        let f32 (a: obj) = match a with :? (float32[]) as a -> a | _ -> null
+        let z32, y32, b32 = f32 z, f32 y, f32 bias
         Par.chunks (g.N * g.O) (minPlanes (g.L)) (fun s e ->
+            let hv = if vector then Array.zeroCreate<float32> (2 * ho * wo) else null
+            let hs = if vector then Array.zeroCreate<int> (2 * ho * wo) else null
             for plane in s .. e - 1 do
                 let o = plane % g.O
                 let zOff = o * nl + (plane / g.O) * g.L
                 let yOff = plane * ho * wo
-                let b = if isNull bias then 'T.Zero else bias.[o]
-                for oh in 0 .. ho - 1 do
-                    let r0 = 2 * oh * w
-                    for ow in 0 .. wo - 1 do
-                        let i = r0 + 2 * ow
-                        let mutable best = Vector128.CreateScalarUnsafe z.[zOff + i]
-                        let mutable bestAt = i
-                        takeMax z.[zOff + i + 1] (i + 1) &best &bestAt
-                        takeMax z.[zOff + i + w] (i + w) &best &bestAt
-                        takeMax z.[zOff + i + w + 1] (i + w + 1) &best &bestAt
-                        y.[yOff + oh * wo + ow] <- relu (best.ToScalar() + b)
-                        ix.[yOff + oh * wo + ow] <- int64 bestAt)
+                if vector then poolPlane32 z32 zOff g.Wo ho wo (if isNull b32 then 0.0f else b32.[o]) y32 ix yOff hv hs
+                else poolPlaneScalar z zOff g.Wo ho wo (if isNull bias then 'T.Zero else bias.[o]) y ix yOff)
 
     /// The backward of biasReluPool2x2: gz [O, N·L] holds gy[n, o, i, j] at the input its window chose where y > 0 and 0
     /// everywhere else (every element written); gb[o] = Σ of those gradients (gb null: not wanted).
