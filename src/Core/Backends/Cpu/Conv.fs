@@ -600,25 +600,62 @@ module Conv =
                 if vector then poolPlane32 z32 zOff g.Wo ho wo (if isNull b32 then 0.0f else b32.[o]) y32 ix yOff hv hs
                 else poolPlaneScalar z zOff g.Wo ho wo (if isNull bias then 'T.Zero else bias.[o]) y ix yOff)
 
+    /// One float32 plane of the pool's backward in vectors (the planes vectorPool takes): each window's four inputs
+    /// written at once, the gradient m at the input its index names and 0 at the other three, 4 windows at a time (their
+    /// two rows interleaved into 8 columns each), so the plane needs no clearing and no scattered stores. Rows past the
+    /// last window (an odd height) are cleared.
+    let private unpoolPlane32 (m: float32[]) (ix: int64[]) (p0: int) (gz: float32[]) (zOff: int) (w: int) (h: int) (ho: int) (wo: int) =
+        let gz0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference gz
+        let m0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference m
+        let ix0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference ix
+        let lane2 = Vector128.Create(0, 2, 4, 6)
+        let zip = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)
+        let vw = Vector128.Create w
+        for oh in 0 .. ho - 1 do
+            let mutable next = 0
+            while next < wo do
+                let j = min next (wo - 4)
+                let q = oh * wo + j
+                let g = Vector128.LoadUnsafe(&m0, unativeint q)
+                let at = Vector128.Narrow(Vector128.LoadUnsafe(&ix0, unativeint (p0 + q)), Vector128.LoadUnsafe(&ix0, unativeint (p0 + q + 2)))
+                // position within the window: 0, 1 (top row), w, w + 1 (bottom row)
+                let c = at - (Vector128.Create(2 * oh * w + 2 * j) + lane2)
+                let right = Vector128.Equals(Vector128.BitwiseAnd(c, Vector128<int>.One), Vector128<int>.One).AsSingle()
+                let bottom = Vector128.GreaterThanOrEqual(c, vw).AsSingle()
+                let gTop = Vector128.AndNot(g, bottom)
+                let gBottom = Vector128.BitwiseAnd(g, bottom)
+                let top = Vector256.Shuffle(Vector256.Create(Vector128.AndNot(gTop, right), Vector128.BitwiseAnd(gTop, right)), zip)
+                let low = Vector256.Shuffle(Vector256.Create(Vector128.AndNot(gBottom, right), Vector128.BitwiseAnd(gBottom, right)), zip)
+                let dst = zOff + 2 * oh * w + 2 * j
+                Vector256.StoreUnsafe(top, &gz0, unativeint dst)
+                Vector256.StoreUnsafe(low, &gz0, unativeint (dst + w))
+                next <- next + 4
+        if h > 2 * ho then Span<float32>(gz, zOff + 2 * ho * w, (h - 2 * ho) * w).Clear()
+
     /// The backward of biasReluPool2x2: gz [O, N·L] holds gy[n, o, i, j] at the input its window chose where y > 0 and 0
     /// everywhere else (every element written); gb[o] = Σ of those gradients (gb null: not wanted).
     let private biasReluPool2x2Backward<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (gy: 'T[]) (y: 'T[]) (ix: int64[]) (g: Geo) (gz: 'T[]) (gb: 'T[]) =
-        let pooled = (g.Ho / 2) * (g.Wo / 2)
+        let ho, wo = g.Ho / 2, g.Wo / 2
+        let pooled = ho * wo
         let nl = g.N * g.L
+        let vector = vectorPool<'T> g
+        let gz32 = match box gz with :? (float32[]) as a -> a | _ -> null
         Par.chunks g.O (max 1 (Par.grain / max 1 nl)) (fun s e ->
             // the masked gradients of one plane, g·[y > 0] a vector at a time, then stored without a branch per window
             let masked = Array.zeroCreate<'T> pooled
             for o in s .. e - 1 do
                 let mutable sum = 'T.Zero
-                Span<'T>(gz, o * nl, nl).Clear()
                 for n in 0 .. g.N - 1 do
                     let zOff = o * nl + n * g.L
                     let p0 = (n * g.O + o) * pooled
                     Kernels.reluBackward (ReadOnlySpan<'T>(gy, p0, pooled)) (ReadOnlySpan<'T>(y, p0, pooled)) (Span<'T>(masked))
                     sum <- sum + TensorPrimitives.Sum(ReadOnlySpan<'T>(masked))
-                    for q in 0 .. pooled - 1 do
-                        gz.[zOff + int ix.[p0 + q]] <- masked.[q]
+                    if vector then unpoolPlane32 (box masked :?> float32[]) ix p0 gz32 zOff g.Wo g.Ho ho wo
+                    else
+                        Span<'T>(gz, zOff, g.L).Clear()
+                        for q in 0 .. pooled - 1 do
+                            gz.[zOff + int ix.[p0 + q]] <- masked.[q]
                 if not (isNull gb) then gb.[o] <- sum)
 
     /// Whether conv2dReluMaxPool handles a geometry itself (one group); the caller composes the three ops otherwise.
