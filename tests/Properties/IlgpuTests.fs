@@ -226,6 +226,26 @@ let ``gradients through conv, pooling and a linear head on ilgpu-cpu equal the c
     agree "loss" loss.Raw lossDev.Raw
     for i in 0 .. 1 do agree (sprintf "grad %d" i) ps.[i].Grad.Raw psDev.[i].Grad.Raw
 
+[<Fact>]
+let ``the fused conv, relu and max-pool block on ilgpu-cpu (its composed default) equals the cpu's fused kernel`` () =
+    for dt in dtypes do
+        let leaf seed shape = let t = Tensor(rawOf seed dt shape -0.8 0.8) in t.RequiresGrad <- true; t
+        let net (x: Tensor) (ps: Tensor[]) =
+            let h = Convolution.conv2dReluMaxPool2dSquare x ps.[0] ps.[1] 1 1 1 1
+            Reduction.sum (h * h)
+        let ps = [| leaf 30 [| 3; 2; 3; 3 |]; leaf 31 [| 3 |] |]
+        let x = leaf 32 [| 2; 2; 9; 10 |]
+        let loss = net x ps
+        Tape.backward loss
+        let x' = Devices.toDevice dev (Tensor(x.Raw))
+        x'.RequiresGrad <- true
+        let ps' = ps |> Array.map (fun p -> let t = Devices.toDevice dev (Tensor(p.Raw)) in t.RequiresGrad <- true; t)
+        let loss' = net x' ps'
+        Tape.backward loss'
+        agree "fused block loss" loss.Raw loss'.Raw
+        agree "fused block input grad" x.Grad.Raw x'.Grad.Raw
+        for i in 0 .. 1 do agree (sprintf "fused block grad %d" i) ps.[i].Grad.Raw ps'.[i].Grad.Raw
+
 /// A two-layer MLP's loss: linear, relu, linear, cross-entropy.
 let private mlpLoss (x: Tensor) (y: Tensor) (ps: Tensor[]) =
     let h = Pointwise.relu (Linalg.linear x ps.[0] ps.[1])
