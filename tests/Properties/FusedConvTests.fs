@@ -110,6 +110,24 @@ let ``conv2d_relu_max_pool2d in float32 equals the composed ops to the last bit`
         Array.iter2 (fun (e: Tensor) (a: Tensor) -> assertClose 1e-5 1e-6 (e.ToFloat64Array()) (a.ToFloat64Array())) ge gs
 
 [<Fact>]
+let ``conv2d_relu_max_pool2d over a batch large enough to run in chunks equals the composed ops`` () =
+    // 16 channels of 14×14 under a 3×3 kernel: 4 samples a chunk, so 9 samples make chunks of 4, 4 and 1
+    for dt in [ Float64; Float32 ] do
+        let b = { N = 9; G = 1; Cg = 16; Og = 6; K = 3; S = 1; P = 1; D = 1; H = 14; W = 14; Bias = true; Seed = 21 }
+        let x, w, bias = leaves b
+        let x, w, bias = Tensor(x.Raw.Cast dt), Tensor(w.Raw.Cast dt), Tensor(bias.Raw.Cast dt)
+        for t in [ x; w; bias ] do t.RequiresGrad <- true
+        let y, gs = run b.Fused b x w bias
+        let ye, ge = run b.Composed b x w bias
+        let tol = if dt = Float64 then 1e-12 else 1e-5
+        assertClose tol tol (ye.ToFloat64Array()) (y.ToFloat64Array())
+        Array.iter2 (fun (e: Tensor) (a: Tensor) -> assertClose tol tol (e.ToFloat64Array()) (a.ToFloat64Array())) ge gs
+        // and the same again: results do not depend on which core took which chunk
+        let y2, gs2 = run b.Fused b x w bias
+        Assert.Equal<float[]>(y.ToFloat64Array(), y2.ToFloat64Array())
+        Array.iter2 (fun (e: Tensor) (a: Tensor) -> Assert.Equal<float[]>(e.ToFloat64Array(), a.ToFloat64Array())) gs gs2
+
+[<Fact>]
 let ``conv2d_relu_max_pool2d routes tied maxima and NaN as max_pool2d does`` () =
     // a constant image gives equal conv outputs inside (ties: the first of each window wins); a NaN spreads to its windows
     let x = Create.ones Float64 [| 1; 1; 6; 6 |]

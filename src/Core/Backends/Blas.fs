@@ -119,6 +119,25 @@ module Blas =
         run 4 transA transB m n k lda ldb ldc (NativeInterop.NativePtr.toNativeInt pa) (NativeInterop.NativePtr.toNativeInt pb) (NativeInterop.NativePtr.toNativeInt pc)
             (fun mh nh a b c -> cblas_sgemm(RowMajor, ta, tb, mh, nh, k, alpha, a, lda, b, ldb, beta, c, ldc))
 
+    /// `sgemm` as one BLAS call on the calling thread, never split over the cores: for products run inside a parallel
+    /// chunk of a larger job.
+    let sgemmSerial (transA: bool) (transB: bool) m n k (alpha: float32) (a: ReadOnlySpan<float32>) lda (b: ReadOnlySpan<float32>) ldb (beta: float32) (c: Span<float32>) ldc =
+        use pa = fixed &MemoryMarshal.GetReference a
+        use pb = fixed &MemoryMarshal.GetReference b
+        use pc = fixed &MemoryMarshal.GetReference c
+        chooseThreads m n k
+        cblas_sgemm(RowMajor, (if transA then Trans else NoTrans), (if transB then Trans else NoTrans), m, n, k, alpha,
+                    NativeInterop.NativePtr.toNativeInt pa, lda, NativeInterop.NativePtr.toNativeInt pb, ldb, beta, NativeInterop.NativePtr.toNativeInt pc, ldc)
+
+    /// Double-precision twin of `sgemmSerial`.
+    let dgemmSerial (transA: bool) (transB: bool) m n k (alpha: float) (a: ReadOnlySpan<float>) lda (b: ReadOnlySpan<float>) ldb (beta: float) (c: Span<float>) ldc =
+        use pa = fixed &MemoryMarshal.GetReference a
+        use pb = fixed &MemoryMarshal.GetReference b
+        use pc = fixed &MemoryMarshal.GetReference c
+        chooseThreads m n k
+        cblas_dgemm(RowMajor, (if transA then Trans else NoTrans), (if transB then Trans else NoTrans), m, n, k, alpha,
+                    NativeInterop.NativePtr.toNativeInt pa, lda, NativeInterop.NativePtr.toNativeInt pb, ldb, beta, NativeInterop.NativePtr.toNativeInt pc, ldc)
+
     /// Double-precision twin of `sgemm`.
     let dgemm (transA: bool) (transB: bool) m n k (alpha: float) (a: ReadOnlySpan<float>) lda (b: ReadOnlySpan<float>) ldb (beta: float) (c: Span<float>) ldc =
         use pa = fixed &MemoryMarshal.GetReference a

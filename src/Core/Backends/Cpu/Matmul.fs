@@ -412,6 +412,23 @@ module Matmul =
                 let b, bOff = if transB then transposed b bOff n k, 0 else b, bOff
                 gemm a aOff b bOff c cOff m n k
 
+    /// C[m,n] = op(A)[m,k] · op(B)[k,n] (+ C where `accumulate`) with explicit leading dimensions, as one BLAS call on the
+    /// calling thread (for a product inside a parallel chunk). BLAS only: the caller checks `Blas.available`.
+    let gemmSerial<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (accumulate: bool) (transA: bool) (transB: bool) (m: int) (n: int) (k: int)
+        (a: 'T[]) (aOff: int) (lda: int) (b: 'T[]) (bOff: int) (ldb: int) (c: 'T[]) (cOff: int) (ldc: int) =
+        if m > 0 && n > 0 && k > 0 then
+            match box a, box b, box c with
+            | (:? (float32[]) as a), (:? (float32[]) as b), (:? (float32[]) as c) ->
+                Blas.sgemmSerial transA transB m n k 1.0f (ReadOnlySpan(a, aOff, a.Length - aOff)) lda (ReadOnlySpan(b, bOff, b.Length - bOff)) ldb
+                    (if accumulate then 1.0f else 0.0f) (Span(c, cOff, c.Length - cOff)) ldc
+            | (:? (float[]) as a), (:? (float[]) as b), (:? (float[]) as c) ->
+                Blas.dgemmSerial transA transB m n k 1.0 (ReadOnlySpan(a, aOff, a.Length - aOff)) lda (ReadOnlySpan(b, bOff, b.Length - bOff)) ldb
+                    (if accumulate then 1.0 else 0.0) (Span(c, cOff, c.Length - cOff)) ldc
+            | _ -> invalidArg "a" (sprintf "gemmSerial: %s has no BLAS routine (expected float32 or float64)" typeof<'T>.Name)
+        elif m > 0 && n > 0 && not accumulate then
+            for i in 0 .. m - 1 do Span<'T>(c, cOff + i * ldc, n).Clear()
+
     /// C[m,n] = op(A)[m,k] · op(B)[k,n] into c (which starts zeroed); see gemmTWith.
     let gemmT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (transA: bool) (transB: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
