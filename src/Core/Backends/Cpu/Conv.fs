@@ -5,6 +5,7 @@ open System.Numerics
 open System.Buffers
 open System.Numerics.Tensors
 open System.Runtime.Intrinsics
+open System.Runtime.Intrinsics.X86
 open Hybrid.Core
 open Hybrid.Core.Backends
 
@@ -530,6 +531,11 @@ module Conv =
                 y.[yOff + oh * wo + ow] <- relu (best.ToScalar() + b)
                 ix.[yOff + oh * wo + ow] <- int64 bestAt
 
+    /// v's lanes reordered by idx: one vpermps where AVX2 is there (Vector256.Shuffle is fast only for indices the JIT
+    /// sees as constants, which a vector held in a local is not).
+    let inline private permute (v: Vector256<float32>) (idx: Vector256<int>) =
+        if Avx2.IsSupported then Avx2.PermuteVar8x32(v, idx) else Vector256.Shuffle(v, idx)
+
     /// Whether poolPlane32 takes a plane: float32, rows of whole pairs, ≥ 8 pairs in the pooled rows, ≥ 4 windows a row.
     let private vectorPool<'T> (g: Geo) =
         typeof<'T> = typeof<float32> && g.Wo % 2 = 0 && g.Wo / 2 >= 4 && (g.Ho / 2) * g.Wo >= 8
@@ -547,8 +553,8 @@ module Conv =
         let mutable next = 0
         while next < pairs do
             let k = min next (pairs - 8)
-            let v0 = Vector256.Shuffle(Vector256.LoadUnsafe(&z0, unativeint (zOff + 2 * k)), evenOdd)
-            let v1 = Vector256.Shuffle(Vector256.LoadUnsafe(&z0, unativeint (zOff + 2 * k + 8)), evenOdd)
+            let v0 = permute (Vector256.LoadUnsafe(&z0, unativeint (zOff + 2 * k))) evenOdd
+            let v1 = permute (Vector256.LoadUnsafe(&z0, unativeint (zOff + 2 * k + 8))) evenOdd
             let ev = Vector256.Create(v0.GetLower(), v1.GetLower())
             let od = Vector256.Create(v0.GetUpper(), v1.GetUpper())
             let take = Vector256.BitwiseOr(Vector256.GreaterThan(od, ev), Vector256.OnesComplement(Vector256.Equals(od, od)))
@@ -629,8 +635,8 @@ module Conv =
                 let bottom = Vector128.GreaterThanOrEqual(c, vw).AsSingle()
                 let gTop = Vector128.AndNot(g, bottom)
                 let gBottom = Vector128.BitwiseAnd(g, bottom)
-                let top = Vector256.Shuffle(Vector256.Create(Vector128.AndNot(gTop, right), Vector128.BitwiseAnd(gTop, right)), zip)
-                let low = Vector256.Shuffle(Vector256.Create(Vector128.AndNot(gBottom, right), Vector128.BitwiseAnd(gBottom, right)), zip)
+                let top = permute (Vector256.Create(Vector128.AndNot(gTop, right), Vector128.BitwiseAnd(gTop, right))) zip
+                let low = permute (Vector256.Create(Vector128.AndNot(gBottom, right), Vector128.BitwiseAnd(gBottom, right))) zip
                 let dst = zOff + 2 * oh * w + 2 * j
                 Vector256.StoreUnsafe(top, &gz0, unativeint dst)
                 Vector256.StoreUnsafe(low, &gz0, unativeint (dst + w))
