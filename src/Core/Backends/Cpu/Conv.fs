@@ -679,12 +679,18 @@ module Conv =
 
     // ---- the block chunk by chunk: a few samples' column matrix and products stay in L2
 
-    /// Samples per chunk: a chunk's column matrix (K·L values a sample) about 512 KB in float32 (measured on the CNN's
-    /// second block, 4 samples: as fast as 2, faster than 9).
-    let private chunkSamples (g: Geo) = max 1 ((128 * 1024) / max 1 (g.K * g.L))
+    /// Samples per chunk: a chunk's column matrix (K·L values a sample) about 512 KB in float32, with S·L a multiple of 8
+    /// where one fits (vector-aligned rows for BLAS). Measured on the CNN's second block (L = 196): 4 samples (rows of
+    /// 784) as fast as 2, against 3 and 5 samples (588, 980) 10 % slower and 9 slower still.
+    let private chunkSamples (g: Geo) =
+        let most = max 1 ((128 * 1024) / max 1 (g.K * g.L))
+        match Seq.tryFind (fun s -> s * g.L % 8 = 0) (seq { most .. -1 .. 1 }) with
+        | Some s -> s
+        | None -> most
 
-    /// Whether the fused block runs chunk by chunk: a column matrix of its own (not a 1×1 kernel reading x as is, not a
-    /// thin product, which the managed kernels split themselves), a BLAS for the per-chunk products, two chunks or more.
+    /// Whether the fused block runs chunk by chunk: a column matrix of its own (not a 1×1 kernel reading x as is), more
+    /// than 16 rows of it (thinner products run in the managed thin kernels, over the whole batch: chunking them measured
+    /// no faster), a BLAS for the per-chunk products, and two chunks or more.
     let private runsChunked (g: Geo) = Blas.available.Value && not g.Pointwise && g.K > 16 && g.N > chunkSamples g
 
     /// Runs body over the batch's chunks, split over the cores: body c n0 ns col z, with the chunk's first sample and
