@@ -23,7 +23,9 @@ let private genBlock =
     gen {
         let! n = Gen.choose (1, 3)
         let! groups = Gen.frequency [ 3, Gen.constant 1; 1, Gen.constant 2 ]
-        let! cg = Gen.choose (1, 3)
+        // 8 channels and more (one group) take the backward over the gradient's nonzeros
+        let! cg = Gen.frequency [ 3, Gen.choose (1, 3); 2, Gen.elements [ 8; 11 ] ]
+        let groups = if cg >= 8 then 1 else groups
         let! og = Gen.choose (1, 3)
         let! k = Gen.elements [ 1; 2; 3 ]
         let! s = Gen.frequency [ 3, Gen.constant 1; 1, Gen.constant 2 ]
