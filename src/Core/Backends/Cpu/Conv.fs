@@ -373,25 +373,29 @@ module Conv =
         let m = int (Vector128.ExtractMostSignificantBits take &&& 1u)
         bestAt <- bestAt + ((-m) &&& (i - bestAt))
 
+    /// One plane of a 2×2, stride-2 max-pool, a window at a time: the plane of z at zOff (rows w long) into y (finish of
+    /// each maximum) and ix (its flat index in the plane) at yOff, for ho × wo windows.
+    let inline private pool2x2Plane<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (z: 'T[]) (zOff: int) (w: int) (ho: int) (wo: int) ([<InlineIfLambda>] finish: 'T -> 'T) (y: 'T[]) (ix: int64[]) (yOff: int) =
+        for oh in 0 .. ho - 1 do
+            let r0 = 2 * oh * w
+            for ow in 0 .. wo - 1 do
+                let i = r0 + 2 * ow
+                let mutable best = Vector128.CreateScalarUnsafe z.[zOff + i]
+                let mutable bestAt = i
+                takeMax z.[zOff + i + 1] (i + 1) &best &bestAt
+                takeMax z.[zOff + i + w] (i + w) &best &bestAt
+                takeMax z.[zOff + i + w + 1] (i + w + 1) &best &bestAt
+                y.[yOff + oh * wo + ow] <- finish (best.ToScalar())
+                ix.[yOff + oh * wo + ow] <- int64 bestAt
+
     /// maxPool2d's common case, 2×2 windows at stride 2 without padding or dilation: the four reads unrolled,
     /// in the general loop's order (so the same first maximum and NaN rule).
     let private maxPool2x2<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (planes: int) (h: int) (w: int) (ho: int) (wo: int) (y: 'T[]) (ix: int64[]) =
         Par.chunks planes (minPlanes (ho * wo * 4)) (fun s e ->
             for plane in s .. e - 1 do
-                let xOff = plane * h * w
-                let yOff = plane * ho * wo
-                for oh in 0 .. ho - 1 do
-                    let r0 = 2 * oh * w
-                    for ow in 0 .. wo - 1 do
-                        let i = r0 + 2 * ow
-                        let mutable best = Vector128.CreateScalarUnsafe x.[xOff + i]
-                        let mutable bestAt = i
-                        takeMax x.[xOff + i + 1] (i + 1) &best &bestAt
-                        takeMax x.[xOff + i + w] (i + w) &best &bestAt
-                        takeMax x.[xOff + i + w + 1] (i + w + 1) &best &bestAt
-                        y.[yOff + oh * wo + ow] <- best.ToScalar()
-                        ix.[yOff + oh * wo + ow] <- int64 bestAt)
+                pool2x2Plane x (plane * h * w) w ho wo id y ix (plane * ho * wo))
 
     /// Max over each window (−∞ padding, dilation): the value and the flat index ih·W + iw of the first
     /// maximum within its plane; NaN counts as the maximum, as in torch.
@@ -516,21 +520,6 @@ module Conv =
     let inline private relu<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (v: 'T) =
         Vector128.Max(Vector128.CreateScalarUnsafe v, Vector128<'T>.Zero).ToScalar()
 
-    /// One plane of biasReluPool2x2, a window at a time: z's plane (rows w long) at zOff into y and ix at yOff.
-    let inline private poolPlaneScalar<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (z: 'T[]) (zOff: int) (w: int) (ho: int) (wo: int) (b: 'T) (y: 'T[]) (ix: int64[]) (yOff: int) =
-        for oh in 0 .. ho - 1 do
-            let r0 = 2 * oh * w
-            for ow in 0 .. wo - 1 do
-                let i = r0 + 2 * ow
-                let mutable best = Vector128.CreateScalarUnsafe z.[zOff + i]
-                let mutable bestAt = i
-                takeMax z.[zOff + i + 1] (i + 1) &best &bestAt
-                takeMax z.[zOff + i + w] (i + w) &best &bestAt
-                takeMax z.[zOff + i + w + 1] (i + w + 1) &best &bestAt
-                y.[yOff + oh * wo + ow] <- relu (best.ToScalar() + b)
-                ix.[yOff + oh * wo + ow] <- int64 bestAt
-
     /// v's lanes reordered by idx: one vpermps where AVX2 is there (Vector256.Shuffle is fast only for indices the JIT
     /// sees as constants, which a vector held in a local is not).
     let inline private permute (v: Vector256<float32>) (idx: Vector256<int>) =
@@ -594,7 +583,9 @@ module Conv =
         if vector then
             let b = if isNull bias then 0.0f else (box bias :?> float32[]).[o]
             poolPlane32 (box z :?> float32[]) zOff g.Wo ho wo b (box y :?> float32[]) ix yOff hv hs
-        else poolPlaneScalar z zOff g.Wo ho wo (if isNull bias then 'T.Zero else bias.[o]) y ix yOff
+        else
+            let b = if isNull bias then 'T.Zero else bias.[o]
+            pool2x2Plane z zOff g.Wo ho wo (fun v -> relu (v + b)) y ix yOff
 
     /// y[n, o, i, j] = relu(b[o] + max of the 2×2 window (2i, 2j) of z's plane (o, n)), z being the gemm's output [O, N·L];
     /// ix the window's first maximum as a flat index into the conv output's plane (max-pool's order and NaN rule:
