@@ -539,6 +539,8 @@ module Conv =
         let pairs = 2 * ho * wo
         let evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7)
         let z0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference z
+        let hv0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference hv
+        let hs0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference hs
         let mutable next = 0
         while next < pairs do
             let k = min next (pairs - 8)
@@ -547,11 +549,11 @@ module Conv =
             let ev = Vector256.Create(v0.GetLower(), v1.GetLower())
             let od = Vector256.Create(v0.GetUpper(), v1.GetUpper())
             let take = Vector256.BitwiseOr(Vector256.GreaterThan(od, ev), Vector256.OnesComplement(Vector256.Equals(od, od)))
-            Vector256.ConditionalSelect(take, od, ev).CopyTo(Span<float32>(hv, k, 8))
-            Vector256.BitwiseAnd(take.AsInt32(), Vector256<int>.One).CopyTo(Span<int>(hs, k, 8))
+            Vector256.StoreUnsafe(Vector256.ConditionalSelect(take, od, ev), &hv0, unativeint k)
+            Vector256.StoreUnsafe(Vector256.BitwiseAnd(take.AsInt32(), Vector256<int>.One), &hs0, unativeint k)
             next <- next + 8
-        let hv0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference hv
-        let hs0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference hs
+        let y0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference y
+        let ix0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference ix
         let vb = Vector128.Create b
         let lane2 = Vector128.Create(0, 2, 4, 6)
         for oh in 0 .. ho - 1 do
@@ -565,14 +567,15 @@ module Conv =
                 let lowSel = Vector128.LoadUnsafe(&hs0, unativeint (r0 + wo + j))
                 let take = Vector128.BitwiseOr(Vector128.GreaterThan(low, top), Vector128.OnesComplement(Vector128.Equals(low, low)))
                 let best = Vector128.ConditionalSelect(take, low, top)
-                Vector128.Max(best + vb, Vector128<float32>.Zero).CopyTo(Span<float32>(y, yOff + oh * wo + j, 4))
+                let out = unativeint (yOff + oh * wo + j)
+                Vector128.StoreUnsafe(Vector128.Max(best + vb, Vector128<float32>.Zero), &y0, out)
                 // flat index into the conv plane: (2·oh + row) · w + 2·(j + lane) + column
                 let takeI = take.AsInt32()
                 let at = Vector128.Create(2 * oh * w + 2 * j) + lane2 + Vector128.BitwiseAnd(takeI, Vector128.Create w)
                          + Vector128.ConditionalSelect(takeI, lowSel, topSel)
                 let struct (lo, hi) = Vector128.Widen at
-                lo.CopyTo(Span<int64>(ix, yOff + oh * wo + j, 2))
-                hi.CopyTo(Span<int64>(ix, yOff + oh * wo + j + 2, 2))
+                Vector128.StoreUnsafe(lo, &ix0, out)
+                Vector128.StoreUnsafe(hi, &ix0, out + 2un)
                 next <- next + 4
 
     /// Pools plane (n, o) of z (at zOff, rows Wo long) into y and ix at yOff with the bias b[o]: in vectors where
