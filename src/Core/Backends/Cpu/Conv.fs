@@ -723,7 +723,7 @@ module Conv =
                     poolPlane vector z (o * ld + (n - n0) * g.L) g bias o y ix ((n * g.O + o) * pooled) hv hs)
 
     /// The fused backward a chunk at a time: the chunk's gradient rows gZ_c [O, ns·L] (with ∂b's shares), then
-    /// ∂W_c = gZ_c · col_cᵀ (its columns rebuilt) and col_c = Wᵀ · gZ_c scattered into gx, all in L2. The chunks' ∂W and
+    /// ∂W_cᵀ = col_c · gZ_cᵀ (its columns rebuilt) and col_c = Wᵀ · gZ_c scattered into gx, all in L2. The chunks' ∂W and
     /// ∂b are added in chunk order, so the result does not depend on how the cores took them.
     let private backwardChunked<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (gy: 'T[]) (y: 'T[]) (ix: int64[]) (x: 'T[]) (g: Geo) (w: 'T[]) (gx: 'T[]) (gw: 'T[]) (gb: 'T[]) =
@@ -744,7 +744,9 @@ module Conv =
                 if not (isNull gbParts) then gbParts.[c * g.O + o] <- sum
             if not (isNull gwParts) then
                 chunkColumns x g n0 ns col
-                Matmul.gemmSerial false false true g.O g.K ld gz 0 ld col 0 ld gwParts (c * g.O * g.K) g.K
+                // ∂W_cᵀ [K, O] = col_c · gZ_cᵀ: OpenBLAS runs this shape faster than [O, K] (measured 107 vs 95 GFLOP/s
+                // for 144 × 32 by 784); transposed once at the end
+                Matmul.gemmSerial false false true g.K g.O ld col 0 ld gz 0 ld gwParts (c * g.O * g.K) g.O
             if not (isNull gx) then
                 Matmul.gemmSerial false true false g.K ld g.O w 0 g.K gz 0 ld col 0 ld
                 for n in n0 .. n0 + ns - 1 do
@@ -755,7 +757,11 @@ module Conv =
                 Span<'T>(parts, 0, len).CopyTo(Span<'T>(out))
                 for c in 1 .. chunks - 1 do
                     TensorPrimitives.Add(ReadOnlySpan<'T>(out), ReadOnlySpan<'T>(parts, c * len, len), Span<'T>(out))
-        sumParts gwParts gw
+        if not (isNull gw) then
+            let gwT = Array.zeroCreate<'T> gw.Length
+            sumParts gwParts gwT
+            for k in 0 .. g.K - 1 do
+                for o in 0 .. g.O - 1 do gw.[o * g.K + k] <- gwT.[k * g.O + o]
         sumParts gbParts gb
 
     /// Whether conv2dReluMaxPool handles a geometry itself (one group); the caller composes the three ops otherwise.
