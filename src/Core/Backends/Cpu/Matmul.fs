@@ -331,6 +331,10 @@ module Matmul =
     /// order, so the result does not depend on how the cores split the blocks. Writes every element of C.
     let private thinN<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
+        // sweep the side that needs fewer loads: m rows of A × ⌈n/4⌉ sweeps, or (the transposed product, Cᵀ = B·Aᵀ)
+        // n rows × ⌈m/4⌉ (16 × 9 by k 50176: 9 rows against four groups of 4 wastes no accumulator; 0.18 -> 0.14-0.16 ms)
+        let swap = n * ((m + 3) / 4) < m * ((n + 3) / 4)
+        let a, aOff, b, bOff, m, n = if swap then b, bOff, a, aOff, n, m else a, aOff, b, bOff, m, n
         let w = Vector256<'T>.Count
         let blocks = (k + ThinReduceBlock - 1) / ThinReduceBlock
         let partial = ArrayPool<'T>.Shared.Rent(blocks * m * n)
@@ -384,7 +388,8 @@ module Matmul =
             for e in 0 .. m * n - 1 do
                 let mutable sum = partial.[e]
                 for blk in 1 .. blocks - 1 do sum <- sum + partial.[blk * m * n + e]
-                c.[cOff + e] <- sum
+                // partial is [m, n] of the swept orientation; C is [n, m] of it when swapped
+                c.[cOff + (if swap then (e % n) * m + e / n else e)] <- sum
         finally ArrayPool<'T>.Shared.Return partial
 
     /// C[m,n] (+)= op(A)[m,k] · op(B)[k,n]: added to C's values when `accumulate` (BLAS beta = 1), else written over
