@@ -130,6 +130,29 @@ let ``conv2d_relu_max_pool2d over a batch large enough to run in chunks equals t
         Array.iter2 (fun (e: Tensor) (a: Tensor) -> Assert.Equal<float[]>(e.ToFloat64Array(), a.ToFloat64Array())) gs gs2
 
 [<Fact>]
+let ``a one-channel block over a batch large enough to run in chunks equals the composed ops`` () =
+    // 1 channel of 28×28, 16 filters of 3×3: 6 samples a chunk, run through the managed thin kernels on each core;
+    // 13 samples make chunks of 6, 6 and 1
+    for dt in [ Float64; Float32 ] do
+        let b = { N = 13; G = 1; Cg = 1; Og = 16; K = 3; S = 1; P = 1; D = 1; H = 28; W = 28; Bias = true; Seed = 31 }
+        let x, w, bias = leaves b
+        let x, w, bias = Tensor(x.Raw.Cast dt), Tensor(w.Raw.Cast dt), Tensor(bias.Raw.Cast dt)
+        for t in [ w; bias ] do t.RequiresGrad <- true
+        let leavesOf = [| w; bias |]
+        let grads (f: Tensor -> Tensor -> Tensor -> Tensor) =
+            let y = f x w bias
+            let r = Tensor((tensorOf 33 y.Shape).Raw.Cast dt)
+            y, Tape.gradWith [| Reduction.sum (y * r) |] null leavesOf false false
+        let y, gs = grads b.Fused
+        let ye, ge = grads b.Composed
+        let tol = if dt = Float64 then 1e-12 else 1e-4
+        assertClose tol tol (ye.ToFloat64Array()) (y.ToFloat64Array())
+        Array.iter2 (fun (e: Tensor) (a: Tensor) -> assertClose tol tol (e.ToFloat64Array()) (a.ToFloat64Array())) ge gs
+        let y2, gs2 = grads b.Fused
+        Assert.Equal<float[]>(y.ToFloat64Array(), y2.ToFloat64Array())
+        Array.iter2 (fun (e: Tensor) (a: Tensor) -> Assert.Equal<float[]>(e.ToFloat64Array(), a.ToFloat64Array())) gs gs2
+
+[<Fact>]
 let ``conv2d_relu_max_pool2d routes tied maxima and NaN as max_pool2d does`` () =
     // a constant image gives equal conv outputs inside (ties: the first of each window wins); a NaN spreads to its windows
     let x = Create.ones Float64 [| 1; 1; 6; 6 |]

@@ -113,6 +113,11 @@ let ``thin products with a short k (a one-channel convolution) equal the triple 
     checkThin false 16 (16 * 784) 9 1
     checkThin false 5 (8192 + 13) 7 2
     checkThin false 4 8192 1 3
+    // a chunk of the CNN's first block on one core: 6 samples of 784, gemmSerial's thin path
+    let a, b = values 7 (16 * 9), values 8 (9 * 4704)
+    let c = Array.create (16 * 4704) nan
+    Matmul.gemmSerial false false false 16 4704 9 a 0 9 b 0 4704 c 0 4704
+    assertClose 1e-12 1e-12 (naive a b 16 4704 9) c
 
 [<Fact>]
 let ``thin products with a long reduction (a one-channel weight gradient) equal the triple loop, partial blocks included`` () =
@@ -120,3 +125,8 @@ let ``thin products with a long reduction (a one-channel weight gradient) equal 
     checkThin true 16 9 (16 * 784) 4
     checkThin true 3 6 (8192 + 5) 5
     checkThin true 1 1 8192 6
+    // a chunk's weight gradient on one core: C[16, 9] = A[16, 4704] · B[9, 4704]ᵀ through gemmSerial's thin path
+    let a, b = values 9 (16 * 4704), values 10 (4704 * 9)
+    let c = Array.create (16 * 9) nan
+    Matmul.gemmSerial false false true 16 9 4704 a 0 4704 (transpose b 4704 9) 0 4704 c 0 9
+    assertClose 1e-12 1e-12 (naive a b 16 9 4704) c

@@ -673,19 +673,22 @@ module Conv =
 
     // ---- the block chunk by chunk: a few samples' column matrix and products stay in L2
 
-    /// Samples per chunk: a chunk's column matrix (K·L values a sample) about 512 KB in float32, with S·L a multiple of 8
-    /// where one fits (vector-aligned rows for BLAS). Measured on the CNN's second block (L = 196): 4 samples (rows of
-    /// 784) as fast as 2, against 3 and 5 samples (588, 980) 10 % slower and 9 slower still.
+    /// Samples per chunk: a chunk's column matrix about 512 KB in float32 (K·L values a sample; for a thin product, whose
+    /// output rows outweigh its columns, (K + O)·L), with S·L a multiple of 8 where one fits (vector-aligned rows for
+    /// BLAS). Measured on the CNN: 4 samples for the second block (rows of 784) as fast as 2, against 3 and 5 samples
+    /// (588, 980 floats) 10 % slower and 9 slower still; 6 samples for the first.
     let private chunkSamples (g: Geo) =
-        let most = max 1 ((128 * 1024) / max 1 (g.K * g.L))
+        let most = max 1 ((128 * 1024) / max 1 ((if g.K <= 16 then g.K + g.O else g.K) * g.L))
         match Seq.tryFind (fun s -> s * g.L % 8 = 0) (seq { most .. -1 .. 1 }) with
         | Some s -> s
         | None -> most
 
-    /// Whether the fused block runs chunk by chunk: a column matrix of its own (not a 1×1 kernel reading x as is), more
-    /// than 16 rows of it (thinner products run in the managed thin kernels, over the whole batch: chunking them measured
-    /// no faster), a BLAS for the per-chunk products, and two chunks or more.
-    let private runsChunked (g: Geo) = Blas.available.Value && not g.Pointwise && g.K > 16 && g.N > chunkSamples g
+    /// Whether the fused block runs chunk by chunk: a column matrix of its own (not a 1×1 kernel reading x as is), a
+    /// BLAS for the per-chunk products (thin ones run in the managed thin kernels, on the chunk's core), and two chunks
+    /// or more. The CNN's whole step, 8 interleaved runs each: median 3.03–3.57 ms with the thin first block over the
+    /// whole batch, 2.89–3.21 ms chunked (lower in each of the 8 pairs; measured alone, the block looked no faster:
+    /// its inputs were hot in cache).
+    let private runsChunked (g: Geo) = Blas.available.Value && not g.Pointwise && g.N > chunkSamples g
 
     /// Runs body over the batch's chunks, split over the cores: body c n0 ns col z, with the chunk's first sample and
     /// sample count, and two scratch arrays of K·S·L and O·S·L elements (S = chunkSamples) owned by the calling core.

@@ -243,15 +243,18 @@ module Matmul =
     /// Reduction length per block of `thinN` (a row of A and four of B: 40 KB in float32).
     let [<Literal>] private ThinReduceBlock = 2048
 
+    /// body over [0, n) in chunks split between the cores, or at once on the calling thread (inside another split).
+    let private split (parallel: bool) (n: int) (body: int -> int -> unit) = if parallel then Par.chunks n 1 body else body 0 n
+
     /// Whether C[m,n] = A[m,k]·B[k,n] has a short k and long rows: the `thinK` kernel.
     let private isThinK (m: int) (n: int) (k: int) = k <= 16 && m <= 64 && n >= 4 * ThinBlock
 
     /// C[m,n] = A[m,k]·B[k,n] for a short k: C's rows a Vector256 at a time as Σ_p a[i,p]·B[p, j..] (p increasing),
     /// over blocks of B's columns split between the cores. Writes every element of C.
     let private thinK<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
+        (parallel: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
         let w = Vector256<'T>.Count
-        Par.chunks ((n + ThinBlock - 1) / ThinBlock) 1 (fun s e ->
+        split parallel ((n + ThinBlock - 1) / ThinBlock) (fun s e ->
             let b0 = &MemoryMarshal.GetArrayDataReference b
             let c0 = &MemoryMarshal.GetArrayDataReference c
             for blk in s .. e - 1 do
@@ -330,7 +333,7 @@ module Matmul =
     /// a vector at a time against four rows of B (four accumulators); the blocks' partial sums are added in block
     /// order, so the result does not depend on how the cores split the blocks. Writes every element of C.
     let private thinN<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
+        (parallel: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
         // sweep the side that needs fewer loads: m rows of A × ⌈n/4⌉ sweeps, or (the transposed product, Cᵀ = B·Aᵀ)
         // n rows × ⌈m/4⌉ (16 × 9 by k 50176: 9 rows against four groups of 4 wastes no accumulator; 0.18 -> 0.14-0.16 ms)
         let swap = n * ((m + 3) / 4) < m * ((n + 3) / 4)
@@ -339,7 +342,7 @@ module Matmul =
         let blocks = (k + ThinReduceBlock - 1) / ThinReduceBlock
         let partial = ArrayPool<'T>.Shared.Rent(blocks * m * n)
         try
-            Par.chunks blocks 1 (fun s e ->
+            split parallel blocks (fun s e ->
                 let a0 = &MemoryMarshal.GetArrayDataReference a
                 let b0 = &MemoryMarshal.GetArrayDataReference b
                 for blk in s .. e - 1 do
@@ -400,8 +403,8 @@ module Matmul =
         if m > 0 && n > 0 && k > 0 then
             let lda = if transA then m else k
             let ldb = if transB then k else n
-            if not accumulate && not transA && not transB && isThinK m n k then thinK a aOff b bOff c cOff m n k
-            elif not accumulate && not transA && transB && isThinN m n k then thinN a aOff b bOff c cOff m n k
+            if not accumulate && not transA && not transB && isThinK m n k then thinK true a aOff b bOff c cOff m n k
+            elif not accumulate && not transA && transB && isThinN m n k then thinN true a aOff b bOff c cOff m n k
             elif Blas.available.Value && typeof<'T> = typeof<float32> then
                 let a = box a :?> float32[]
                 let b = box b :?> float32[]
@@ -422,7 +425,11 @@ module Matmul =
     let gemmSerial<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (accumulate: bool) (transA: bool) (transB: bool) (m: int) (n: int) (k: int)
         (a: 'T[]) (aOff: int) (lda: int) (b: 'T[]) (bOff: int) (ldb: int) (c: 'T[]) (cOff: int) (ldc: int) =
-        if m > 0 && n > 0 && k > 0 then
+        // thin shapes on contiguous operands go to the managed thin kernels, run on this thread
+        let thinOperands = m <= 64 && lda = k && ldc = n && not accumulate && not transA
+        if m > 0 && n > 0 && k > 0 && thinOperands && not transB && k <= 16 && ldb = n then thinK false a aOff b bOff c cOff m n k
+        elif m > 0 && n > 0 && k > 0 && thinOperands && transB && n <= 16 && ldb = k then thinN false a aOff b bOff c cOff m n k
+        elif m > 0 && n > 0 && k > 0 then
             match box a, box b, box c with
             | (:? (float32[]) as a), (:? (float32[]) as b), (:? (float32[]) as c) ->
                 Blas.sgemmSerial transA transB m n k 1.0f (ReadOnlySpan(a, aOff, a.Length - aOff)) lda (ReadOnlySpan(b, bOff, b.Length - bOff)) ldb
