@@ -100,49 +100,43 @@ module Blas =
                     let mh = min m (i0 + w) - i0
                     if mh > 0 then call mh n (if transA then i0 else i0 * lda) 0 (i0 * ldc))
 
-    /// Runs `call m n a b c` (one BLAS call on pinned pointers) for the whole product, or for each slab of it,
-    /// with the pointers offset by the slab's element offsets times `elem` bytes.
-    let private run (elem: int) (transA: bool) (transB: bool) m n k lda ldb ldc (pa: nativeint) (pb: nativeint) (pc: nativeint)
+    /// Runs `call m n a b c` (one BLAS call on pinned pointers) for the whole product, or, where `split` allows and the
+    /// product is large enough, for each slab of it, with the pointers offset by the slab's element offsets times `elem` bytes.
+    let private run (split: bool) (elem: int) (transA: bool) (transB: bool) m n k lda ldb ldc (pa: nativeint) (pb: nativeint) (pc: nativeint)
                     (call: int -> int -> nativeint -> nativeint -> nativeint -> unit) =
         chooseThreads m n k
-        if splits m n k then
+        if split && splits m n k then
             slabs transA transB m n lda ldb ldc (fun mh nh aOff bOff cOff ->
                 call mh nh (pa + nativeint (elem * aOff)) (pb + nativeint (elem * bOff)) (pc + nativeint (elem * cOff)))
         else call m n pa pb pc
 
-    /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, on pinned spans.
-    let sgemm (transA: bool) (transB: bool) m n k (alpha: float32) (a: ReadOnlySpan<float32>) lda (b: ReadOnlySpan<float32>) ldb (beta: float32) (c: Span<float32>) ldc =
+    /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, on pinned spans; split over the cores where `split`.
+    let private sgemmWith (split: bool) (transA: bool) (transB: bool) m n k (alpha: float32) (a: ReadOnlySpan<float32>) lda (b: ReadOnlySpan<float32>) ldb (beta: float32) (c: Span<float32>) ldc =
         use pa = fixed &MemoryMarshal.GetReference a
         use pb = fixed &MemoryMarshal.GetReference b
         use pc = fixed &MemoryMarshal.GetReference c
         let ta, tb = (if transA then Trans else NoTrans), (if transB then Trans else NoTrans)
-        run 4 transA transB m n k lda ldb ldc (NativeInterop.NativePtr.toNativeInt pa) (NativeInterop.NativePtr.toNativeInt pb) (NativeInterop.NativePtr.toNativeInt pc)
+        run split 4 transA transB m n k lda ldb ldc (NativeInterop.NativePtr.toNativeInt pa) (NativeInterop.NativePtr.toNativeInt pb) (NativeInterop.NativePtr.toNativeInt pc)
             (fun mh nh a b c -> cblas_sgemm(RowMajor, ta, tb, mh, nh, k, alpha, a, lda, b, ldb, beta, c, ldc))
+
+    /// Double-precision twin of `sgemmWith`.
+    let private dgemmWith (split: bool) (transA: bool) (transB: bool) m n k (alpha: float) (a: ReadOnlySpan<float>) lda (b: ReadOnlySpan<float>) ldb (beta: float) (c: Span<float>) ldc =
+        use pa = fixed &MemoryMarshal.GetReference a
+        use pb = fixed &MemoryMarshal.GetReference b
+        use pc = fixed &MemoryMarshal.GetReference c
+        let ta, tb = (if transA then Trans else NoTrans), (if transB then Trans else NoTrans)
+        run split 8 transA transB m n k lda ldb ldc (NativeInterop.NativePtr.toNativeInt pa) (NativeInterop.NativePtr.toNativeInt pb) (NativeInterop.NativePtr.toNativeInt pc)
+            (fun mh nh a b c -> cblas_dgemm(RowMajor, ta, tb, mh, nh, k, alpha, a, lda, b, ldb, beta, c, ldc))
+
+    /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, on pinned spans.
+    let sgemm transA transB m n k alpha a lda b ldb beta c ldc = sgemmWith true transA transB m n k alpha a lda b ldb beta c ldc
+
+    /// Double-precision twin of `sgemm`.
+    let dgemm transA transB m n k alpha a lda b ldb beta c ldc = dgemmWith true transA transB m n k alpha a lda b ldb beta c ldc
 
     /// `sgemm` as one BLAS call on the calling thread, never split over the cores: for products run inside a parallel
     /// chunk of a larger job.
-    let sgemmSerial (transA: bool) (transB: bool) m n k (alpha: float32) (a: ReadOnlySpan<float32>) lda (b: ReadOnlySpan<float32>) ldb (beta: float32) (c: Span<float32>) ldc =
-        use pa = fixed &MemoryMarshal.GetReference a
-        use pb = fixed &MemoryMarshal.GetReference b
-        use pc = fixed &MemoryMarshal.GetReference c
-        chooseThreads m n k
-        cblas_sgemm(RowMajor, (if transA then Trans else NoTrans), (if transB then Trans else NoTrans), m, n, k, alpha,
-                    NativeInterop.NativePtr.toNativeInt pa, lda, NativeInterop.NativePtr.toNativeInt pb, ldb, beta, NativeInterop.NativePtr.toNativeInt pc, ldc)
+    let sgemmSerial transA transB m n k alpha a lda b ldb beta c ldc = sgemmWith false transA transB m n k alpha a lda b ldb beta c ldc
 
     /// Double-precision twin of `sgemmSerial`.
-    let dgemmSerial (transA: bool) (transB: bool) m n k (alpha: float) (a: ReadOnlySpan<float>) lda (b: ReadOnlySpan<float>) ldb (beta: float) (c: Span<float>) ldc =
-        use pa = fixed &MemoryMarshal.GetReference a
-        use pb = fixed &MemoryMarshal.GetReference b
-        use pc = fixed &MemoryMarshal.GetReference c
-        chooseThreads m n k
-        cblas_dgemm(RowMajor, (if transA then Trans else NoTrans), (if transB then Trans else NoTrans), m, n, k, alpha,
-                    NativeInterop.NativePtr.toNativeInt pa, lda, NativeInterop.NativePtr.toNativeInt pb, ldb, beta, NativeInterop.NativePtr.toNativeInt pc, ldc)
-
-    /// Double-precision twin of `sgemm`.
-    let dgemm (transA: bool) (transB: bool) m n k (alpha: float) (a: ReadOnlySpan<float>) lda (b: ReadOnlySpan<float>) ldb (beta: float) (c: Span<float>) ldc =
-        use pa = fixed &MemoryMarshal.GetReference a
-        use pb = fixed &MemoryMarshal.GetReference b
-        use pc = fixed &MemoryMarshal.GetReference c
-        let ta, tb = (if transA then Trans else NoTrans), (if transB then Trans else NoTrans)
-        run 8 transA transB m n k lda ldb ldc (NativeInterop.NativePtr.toNativeInt pa) (NativeInterop.NativePtr.toNativeInt pb) (NativeInterop.NativePtr.toNativeInt pc)
-            (fun mh nh a b c -> cblas_dgemm(RowMajor, ta, tb, mh, nh, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    let dgemmSerial transA transB m n k alpha a lda b ldb beta c ldc = dgemmWith false transA transB m n k alpha a lda b ldb beta c ldc
