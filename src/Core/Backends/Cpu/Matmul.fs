@@ -181,49 +181,6 @@ module Matmul =
                             finally ArrayPool<'T>.Shared.Return apack)
             finally ArrayPool<'T>.Shared.Return bpack
 
-    /// One [m,k] x [k,n] product into c (which starts zeroed).
-    let gemm<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
-        if m > 0 && n > 0 && k > 0 then
-            if Blas.available.Value && typeof<'T> = typeof<float32> then
-                let a = box a :?> float32[]
-                let b = box b :?> float32[]
-                let c = box c :?> float32[]
-                Blas.sgemm false false m n k 1.0f (ReadOnlySpan(a, aOff, m * k)) k (ReadOnlySpan(b, bOff, k * n)) n 0.0f (Span(c, cOff, m * n)) n
-            elif Blas.available.Value && typeof<'T> = typeof<float> then
-                let a = box a :?> float[]
-                let b = box b :?> float[]
-                let c = box c :?> float[]
-                Blas.dgemm false false m n k 1.0 (ReadOnlySpan(a, aOff, m * k)) k (ReadOnlySpan(b, bOff, k * n)) n 0.0 (Span(c, cOff, m * n)) n
-            else
-                managed (ReadOnlyMemory(a, aOff, m * k)) (ReadOnlyMemory(b, bOff, k * n)) (Memory(c, cOff, m * n)) m n k
-
-    /// Batched matmul with broadcast batch dims; both inputs have rank >= 2 (the caller promotes vectors).
-    let batched<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (a: 'T[]) (aShape: int[]) (b: 'T[]) (bShape: int[]) : 'T[] * int[] =
-        let ra, rb = aShape.Length, bShape.Length
-        let m, k = aShape.[ra - 2], aShape.[ra - 1]
-        let n = bShape.[rb - 1]
-        let batchA = aShape.[.. ra - 3]
-        let batchB = bShape.[.. rb - 3]
-        let batch = Shape.broadcast "matmul" batchA batchB
-        let outShape = Array.append batch [| m; n |]
-        let nb = Shape.numel batch
-        let c = Pool.rentZeroed<'T> (nb * m * n)
-        let sa = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchA batch
-        let sb = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchB batch
-        let bst = Shape.strides batch
-        for bi in 0 .. nb - 1 do
-            let mutable ia = 0
-            let mutable ib = 0
-            let mutable r = bi
-            for d in 0 .. batch.Length - 1 do
-                let q = r / bst.[d]
-                r <- r % bst.[d]
-                ia <- ia + q * sa.[d]
-                ib <- ib + q * sb.[d]
-            gemm a (ia * m * k) b (ib * k * n) c (bi * m * n) m n k
-        c, outShape
 
     /// The rows x cols block at `off` of `x`, transposed into a new cols x rows array (the managed path's op(X)).
     let private transposed<'T> (x: 'T[]) (off: int) (rows: int) (cols: int) : 'T[] =
@@ -247,7 +204,8 @@ module Matmul =
     let private split (parallel: bool) (n: int) (body: int -> int -> unit) = if parallel then Par.chunks n 1 body else body 0 n
 
     /// Whether C[m,n] = A[m,k]·B[k,n] has a short k and long rows: the `thinK` kernel.
-    let private isThinK (m: int) (n: int) (k: int) = k <= 16 && m <= 64 && n >= 4 * ThinBlock
+    /// (Split over the cores, the long side must make several blocks; on one thread any length does.)
+    let private isThinK (parallel: bool) (m: int) (n: int) (k: int) = k <= 16 && m <= 64 && (not parallel || n >= 4 * ThinBlock)
 
     /// C[m,n] = A[m,k]·B[k,n] for a short k: C's rows a Vector256 at a time as Σ_p a[i,p]·B[p, j..] (p increasing),
     /// over blocks of B's columns split between the cores. Writes every element of C.
@@ -327,7 +285,7 @@ module Matmul =
                     i <- i + 1)
 
     /// Whether C[m,n] = A[m,k]·B[n,k]ᵀ has few rows and columns and a long reduction: the `thinN` kernel.
-    let private isThinN (m: int) (n: int) (k: int) = n <= 16 && m <= 64 && k >= 4 * ThinBlock
+    let private isThinN (parallel: bool) (m: int) (n: int) (k: int) = n <= 16 && m <= 64 && (not parallel || k >= 4 * ThinBlock)
 
     /// C[m,n] = A[m,k]·B[n,k]ᵀ (B stored [n,k]) for a small m·n and a long k: per block of k, each row of A is loaded once
     /// a vector at a time against four rows of B (four accumulators); the blocks' partial sums are added in block
@@ -395,51 +353,61 @@ module Matmul =
                 c.[cOff + (if swap then (e % n) * m + e / n else e)] <- sum
         finally ArrayPool<'T>.Shared.Return partial
 
-    /// C[m,n] (+)= op(A)[m,k] · op(B)[k,n]: added to C's values when `accumulate` (BLAS beta = 1), else written over
-    /// C, which then starts zeroed; op transposes when its flag is set (A is stored [k,m] when transA, B is stored
-    /// [n,k] when transB). BLAS reads the transpose in place; the managed kernel always adds to C.
+    /// C[m,n] = op(A)[m,k] · op(B)[k,n] (+ C where `accumulate`) with leading dimensions lda, ldb, ldc (op transposes
+    /// where flagged: A stored [k,m] when transA, B stored [n,k] when transB). Thin shapes on contiguous operands run in
+    /// the managed thin kernels, else BLAS reads the transposes in place; `parallel` splits the work over the cores,
+    /// else it runs on the calling thread (for a product inside a parallel chunk). Without BLAS only a split product on
+    /// contiguous operands runs (the managed kernel, which adds A·B to c: it must start zeroed unless accumulating).
+    let private product<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (parallel: bool) (accumulate: bool) (transA: bool) (transB: bool) (m: int) (n: int) (k: int)
+        (a: 'T[]) (aOff: int) (lda: int) (b: 'T[]) (bOff: int) (ldb: int) (c: 'T[]) (cOff: int) (ldc: int) =
+        if m > 0 && n > 0 && k > 0 then
+            let thin = not accumulate && not transA && lda = k && ldc = n
+            if thin && not transB && ldb = n && isThinK parallel m n k then thinK parallel a aOff b bOff c cOff m n k
+            elif thin && transB && ldb = k && isThinN parallel m n k then thinN parallel a aOff b bOff c cOff m n k
+            else
+                match box a, box b, box c with
+                | (:? (float32[]) as a), (:? (float32[]) as b), (:? (float32[]) as c) when Blas.available.Value ->
+                    let a = ReadOnlySpan(a, aOff, a.Length - aOff)
+                    let b = ReadOnlySpan(b, bOff, b.Length - bOff)
+                    let c = Span(c, cOff, c.Length - cOff)
+                    let beta = if accumulate then 1.0f else 0.0f
+                    if parallel then Blas.sgemm transA transB m n k 1.0f a lda b ldb beta c ldc
+                    else Blas.sgemmSerial transA transB m n k 1.0f a lda b ldb beta c ldc
+                | (:? (float[]) as a), (:? (float[]) as b), (:? (float[]) as c) when Blas.available.Value ->
+                    let a = ReadOnlySpan(a, aOff, a.Length - aOff)
+                    let b = ReadOnlySpan(b, bOff, b.Length - bOff)
+                    let c = Span(c, cOff, c.Length - cOff)
+                    let beta = if accumulate then 1.0 else 0.0
+                    if parallel then Blas.dgemm transA transB m n k 1.0 a lda b ldb beta c ldc
+                    else Blas.dgemmSerial transA transB m n k 1.0 a lda b ldb beta c ldc
+                | _ when parallel && lda = (if transA then m else k) && ldb = (if transB then k else n) && ldc = n ->
+                    let a, aOff = if transA then transposed a aOff k m, 0 else a, aOff
+                    let b, bOff = if transB then transposed b bOff n k, 0 else b, bOff
+                    managed (ReadOnlyMemory(a, aOff, m * k)) (ReadOnlyMemory(b, bOff, k * n)) (Memory(c, cOff, m * n)) m n k
+                | _ -> invalidArg "a" (sprintf "matmul: no kernel for a %s product on one thread with leading dimensions %d, %d, %d (BLAS is %s)"
+                                          typeof<'T>.Name lda ldb ldc (if Blas.available.Value then "loaded" else "not loaded"))
+
+    /// C[m,n] = op(A)[m,k] · op(B)[k,n] (+ C where `accumulate`) on contiguous row-major blocks, split over the cores;
+    /// see `product`.
     let gemmTWith<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (accumulate: bool) (transA: bool) (transB: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
-        if m > 0 && n > 0 && k > 0 then
-            let lda = if transA then m else k
-            let ldb = if transB then k else n
-            if not accumulate && not transA && not transB && isThinK m n k then thinK true a aOff b bOff c cOff m n k
-            elif not accumulate && not transA && transB && isThinN m n k then thinN true a aOff b bOff c cOff m n k
-            elif Blas.available.Value && typeof<'T> = typeof<float32> then
-                let a = box a :?> float32[]
-                let b = box b :?> float32[]
-                let c = box c :?> float32[]
-                Blas.sgemm transA transB m n k 1.0f (ReadOnlySpan(a, aOff, m * k)) lda (ReadOnlySpan(b, bOff, k * n)) ldb (if accumulate then 1.0f else 0.0f) (Span(c, cOff, m * n)) n
-            elif Blas.available.Value && typeof<'T> = typeof<float> then
-                let a = box a :?> float[]
-                let b = box b :?> float[]
-                let c = box c :?> float[]
-                Blas.dgemm transA transB m n k 1.0 (ReadOnlySpan(a, aOff, m * k)) lda (ReadOnlySpan(b, bOff, k * n)) ldb (if accumulate then 1.0 else 0.0) (Span(c, cOff, m * n)) n
-            else
-                let a, aOff = if transA then transposed a aOff k m, 0 else a, aOff
-                let b, bOff = if transB then transposed b bOff n k, 0 else b, bOff
-                gemm a aOff b bOff c cOff m n k
+        product true accumulate transA transB m n k a aOff (if transA then m else k) b bOff (if transB then k else n) c cOff n
 
-    /// C[m,n] = op(A)[m,k] · op(B)[k,n] (+ C where `accumulate`) with explicit leading dimensions, as one BLAS call on the
-    /// calling thread (for a product inside a parallel chunk). BLAS only: the caller checks `Blas.available`.
+    /// One [m,k] x [k,n] product into c (which starts zeroed).
+    let gemm<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
+        product true false false false m n k a aOff k b bOff n c cOff n
+
+    /// C[m,n] = op(A)[m,k] · op(B)[k,n] (+ C where `accumulate`) with explicit leading dimensions, on the calling thread
+    /// (for a product inside a parallel chunk): the thin kernels for their shapes, else one BLAS call (the caller checks
+    /// `Blas.available`). With k = 0, C is cleared unless accumulating.
     let gemmSerial<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (accumulate: bool) (transA: bool) (transB: bool) (m: int) (n: int) (k: int)
         (a: 'T[]) (aOff: int) (lda: int) (b: 'T[]) (bOff: int) (ldb: int) (c: 'T[]) (cOff: int) (ldc: int) =
-        // thin shapes on contiguous operands go to the managed thin kernels, run on this thread
-        let thinOperands = m <= 64 && lda = k && ldc = n && not accumulate && not transA
-        if m > 0 && n > 0 && k > 0 && thinOperands && not transB && k <= 16 && ldb = n then thinK false a aOff b bOff c cOff m n k
-        elif m > 0 && n > 0 && k > 0 && thinOperands && transB && n <= 16 && ldb = k then thinN false a aOff b bOff c cOff m n k
-        elif m > 0 && n > 0 && k > 0 then
-            match box a, box b, box c with
-            | (:? (float32[]) as a), (:? (float32[]) as b), (:? (float32[]) as c) ->
-                Blas.sgemmSerial transA transB m n k 1.0f (ReadOnlySpan(a, aOff, a.Length - aOff)) lda (ReadOnlySpan(b, bOff, b.Length - bOff)) ldb
-                    (if accumulate then 1.0f else 0.0f) (Span(c, cOff, c.Length - cOff)) ldc
-            | (:? (float[]) as a), (:? (float[]) as b), (:? (float[]) as c) ->
-                Blas.dgemmSerial transA transB m n k 1.0 (ReadOnlySpan(a, aOff, a.Length - aOff)) lda (ReadOnlySpan(b, bOff, b.Length - bOff)) ldb
-                    (if accumulate then 1.0 else 0.0) (Span(c, cOff, c.Length - cOff)) ldc
-            | _ -> invalidArg "a" (sprintf "gemmSerial: %s has no BLAS routine (expected float32 or float64)" typeof<'T>.Name)
-        elif m > 0 && n > 0 && not accumulate then
+        if m > 0 && n > 0 && k = 0 && not accumulate then
             for i in 0 .. m - 1 do Span<'T>(c, cOff + i * ldc, n).Clear()
+        else product false accumulate transA transB m n k a aOff lda b bOff ldb c cOff ldc
 
     /// C[m,n] = op(A)[m,k] · op(B)[k,n] into c (which starts zeroed); see gemmTWith.
     let gemmT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -455,6 +423,33 @@ module Matmul =
         for i in 0 .. m - 1 do bias.AsSpan().CopyTo(Span(y, i * n, n))
         gemmTWith true false true x 0 w 0 y 0 m n k
         y
+
+    /// Batched matmul with broadcast batch dims; both inputs have rank >= 2 (the caller promotes vectors).
+    let batched<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (a: 'T[]) (aShape: int[]) (b: 'T[]) (bShape: int[]) : 'T[] * int[] =
+        let ra, rb = aShape.Length, bShape.Length
+        let m, k = aShape.[ra - 2], aShape.[ra - 1]
+        let n = bShape.[rb - 1]
+        let batchA = aShape.[.. ra - 3]
+        let batchB = bShape.[.. rb - 3]
+        let batch = Shape.broadcast "matmul" batchA batchB
+        let outShape = Array.append batch [| m; n |]
+        let nb = Shape.numel batch
+        let c = Pool.rentZeroed<'T> (nb * m * n)
+        let sa = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchA batch
+        let sb = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchB batch
+        let bst = Shape.strides batch
+        for bi in 0 .. nb - 1 do
+            let mutable ia = 0
+            let mutable ib = 0
+            let mutable r = bi
+            for d in 0 .. batch.Length - 1 do
+                let q = r / bst.[d]
+                r <- r % bst.[d]
+                ia <- ia + q * sa.[d]
+                ib <- ib + q * sb.[d]
+            gemm a (ia * m * k) b (ib * k * n) c (bi * m * n) m n k
+        c, outShape
 
     /// Batched op(A) · op(B) with broadcast batch dims (op = transpose of the last two dims where flagged);
     /// both inputs have rank >= 2 and agree on the inner dimension (the caller checks).
