@@ -90,14 +90,20 @@ module Convolution =
     let private spec (stride: int * int) (padding: int * int) (dilation: int * int) (groups: int) : Conv2dSpec =
         { Stride = stride; Padding = padding; Dilation = dilation; Groups = groups }
 
-    /// conv(x, w) + b[o] broadcast over (n, h, w), the bias added while the convolution writes its output.
+    /// The gradients of conv(x, w) + b for the output gradient g: ∂x, ∂w, and ∂b when there is a bias (null where an
+    /// input asks for none).
     // ∂x, ∂w as conv's; ∂b[o] = Σ_{n,h,w} g[n,o,h,w] (a sum whose backward is the broadcast again)
+    let private convGrads (sp: Conv2dSpec) (x: Tensor) (w: Tensor) (bias: Tensor) (g: Tensor) : Tensor[] =
+        let gx = if x.RequiresGrad then backInput sp x.Shape g w else null
+        let gw = if w.RequiresGrad then backWeight sp w.Shape g x else null
+        if isNull bias then [| gx; gw |]
+        else
+            let o = bias.Shape.[0]
+            [| gx; gw; (if bias.RequiresGrad then Reshaping.reshape [| o |] (Tensor.SumTo(g, [| 1; o; 1; 1 |])) else null) |]
+
+    /// conv(x, w) + b[o] broadcast over (n, h, w), the bias added while the convolution writes its output.
     let private convBias (sp: Conv2dSpec) (x: Tensor) (w: Tensor) (bias: Tensor) : Tensor =
-        let o = bias.Shape.[0]
-        Tensor.Record("conv2d", x.Raw.Conv2dBias(w.Raw, bias.Raw, sp), [| x; w; bias |], fun g ->
-            [| (if x.RequiresGrad then backInput sp x.Shape g w else null)
-               (if w.RequiresGrad then backWeight sp w.Shape g x else null)
-               (if bias.RequiresGrad then Reshaping.reshape [| o |] (Tensor.SumTo(g, [| 1; o; 1; 1 |])) else null) |])
+        Tensor.Record("conv2d", x.Raw.Conv2dBias(w.Raw, bias.Raw, sp), [| x; w; bias |], convGrads sp x w bias)
 
     /// torch.nn.functional.conv2d: x [N, C, H, W] ⋆ weight [O, C/groups, kH, kW] (+ bias [O], or null)
     /// -> [N, O, H', W'] with H' = ⌊(H + 2p − d(kH − 1) − 1)/s⌋ + 1 (likewise W').
@@ -238,11 +244,7 @@ module Convolution =
                 if hasBias then [| wrap gx; wrap gw; wrap gb |] else [| wrap gx; wrap gw |]
             else
                 // recorded, so that the gradient differentiates again: the mask [y > 0] is a constant
-                let gz = scatterPlanes idx zShape (g * Tensor(y.Unary Positive))
-                let o = zShape.[1]
-                [| (if x.RequiresGrad then backInput sp x.Shape gz weight else null)
-                   (if weight.RequiresGrad then backWeight sp weight.Shape gz x else null)
-                   if hasBias then (if bias.RequiresGrad then Reshaping.reshape [| o |] (Tensor.SumTo(gz, [| 1; o; 1; 1 |])) else null) |])
+                convGrads sp x weight bias (scatterPlanes idx zShape (g * Tensor(y.Unary Positive))))
 
     /// conv2dReluMaxPool2d with the same stride, padding and dilation along both axes.
     let conv2dReluMaxPool2dSquare (x: Tensor) (weight: Tensor) (bias: Tensor) (stride: int) (padding: int) (dilation: int) (groups: int) : Tensor =
