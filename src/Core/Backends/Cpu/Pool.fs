@@ -114,11 +114,15 @@ module Pool =
                         found <- true
                 found
 
+    /// Whether an array of n elements of 'T comes from the pool (pooling on, MinBytes or more).
+    let private pooled<'T> (n: int) =
+        CapBytes > 0L && int64 n * int64 (Runtime.CompilerServices.Unsafe.SizeOf<'T>()) >= MinBytes
+
     /// An output array of `n` elements whose contents are undefined (the caller writes every element).
     let rent<'T> (n: int) : 'T[] =
-        let bytes = int64 n * int64 (Runtime.CompilerServices.Unsafe.SizeOf<'T>())
-        if CapBytes = 0L || bytes < MinBytes then GC.AllocateUninitializedArray<'T> n
+        if not (pooled<'T> n) then GC.AllocateUninitializedArray<'T> n
         else
+            let bytes = int64 n * int64 (Runtime.CompilerServices.Unsafe.SizeOf<'T>())
             let t = typeof<'T>
             let a =
                 match tryTake t n bytes with
@@ -134,7 +138,7 @@ module Pool =
 
     /// An output array of `n` zeros.
     let rentZeroed<'T> (n: int) : 'T[] =
-        if CapBytes = 0L || int64 n * int64 (Runtime.CompilerServices.Unsafe.SizeOf<'T>()) < MinBytes then Array.zeroCreate<'T> n
+        if not (pooled<'T> n) then Array.zeroCreate<'T> n
         else
             let a = rent<'T> n
             Array.Clear a
