@@ -690,10 +690,9 @@ module Conv =
     /// its inputs were hot in cache).
     let private runsChunked (g: Geo) = Blas.available.Value && not g.Pointwise && g.N > chunkSamples g
 
-    /// Runs body over the batch's chunks, split over the cores: body c n0 ns col z, with the chunk's first sample and
-    /// sample count, and two scratch arrays of K·S·L and O·S·L elements (S = chunkSamples) owned by the calling core.
-    let private forChunks<'T> (g: Geo) (body: int -> int -> int -> 'T[] -> 'T[] -> unit) =
-        let s = chunkSamples g
+    /// Runs body over the batch's chunks of s samples, split over the cores: body c n0 ns col z, with the chunk's first
+    /// sample and sample count, and two scratch arrays of K·s·L and O·s·L elements owned by the calling core.
+    let private forChunks<'T> (g: Geo) (s: int) (body: int -> int -> int -> 'T[] -> 'T[] -> unit) =
         Par.chunks ((g.N + s - 1) / s) 1 (fun c0 c1 ->
             let col = ArrayPool<'T>.Shared.Rent(g.K * s * g.L)
             let z = ArrayPool<'T>.Shared.Rent(g.O * s * g.L)
@@ -715,7 +714,7 @@ module Conv =
         (x: 'T[]) (g: Geo) (w: 'T[]) (bias: 'T[]) (y: 'T[]) (ix: int64[]) =
         let pooled = (g.Ho / 2) * (g.Wo / 2)
         let vector = vectorPool<'T> g
-        forChunks<'T> g (fun _ n0 ns col z ->
+        forChunks<'T> g (chunkSamples g) (fun _ n0 ns col z ->
             let ld = ns * g.L
             let hv = if vector then Array.zeroCreate<float32> (2 * pooled) else null
             let hs = if vector then Array.zeroCreate<int> (2 * pooled) else null
@@ -732,10 +731,11 @@ module Conv =
         (gy: 'T[]) (y: 'T[]) (ix: int64[]) (x: 'T[]) (g: Geo) (w: 'T[]) (gx: 'T[]) (gw: 'T[]) (gb: 'T[]) =
         let pooled = (g.Ho / 2) * (g.Wo / 2)
         let vector = vectorPool<'T> g
-        let chunks = (g.N + chunkSamples g - 1) / chunkSamples g
+        let s = chunkSamples g
+        let chunks = (g.N + s - 1) / s
         let gwParts = if isNull gw then null else Array.zeroCreate<'T> (chunks * g.O * g.K)
         let gbParts = if isNull gb then null else Array.zeroCreate<'T> (chunks * g.O)
-        forChunks<'T> g (fun c n0 ns col gz ->
+        forChunks<'T> g s (fun c n0 ns col gz ->
             let ld = ns * g.L
             let masked = Array.zeroCreate<'T> pooled
             for o in 0 .. g.O - 1 do
