@@ -2,6 +2,8 @@
 
 Run with Debian's interpreter (PyTorch 1.13 on OpenBLAS): /usr/bin/python3 bench/train_torch.py --model mlp --epochs 1
 Prints one line per epoch: "torch <model> epoch <k> seconds <s> test_accuracy <a>".
+On a GPU machine: python3 bench/train_torch.py --model cnn --device cuda (batches are moved to the device one by one,
+as `hybrid train --device cuda` does; the clock stops after a synchronize).
 """
 import argparse, gzip, os, struct, time
 import numpy as np
@@ -46,11 +48,14 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", default=os.environ.get("HYBRID_DATA", "/usr/share/datasets/fashion-mnist"))
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     x, y, xt, yt = load(a.data)
-    model = model_of(a.model)
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    model = model_of(a.model).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     loss_fn = nn.CrossEntropyLoss()
     n = x.shape[0]
@@ -62,13 +67,14 @@ def main():
         for i in range(0, n, a.batch_size):
             idx = order[i:i + a.batch_size]
             opt.zero_grad()
-            loss = loss_fn(model(x[idx]), y[idx])
+            loss = loss_fn(model(x[idx].to(dev)), y[idx].to(dev))
             loss.backward()
             opt.step()
+        sync()
         secs = time.perf_counter() - t0
         model.eval()
         with torch.no_grad():
-            acc = (model(xt).argmax(1) == yt).float().mean().item()
+            acc = (model(xt.to(dev)).argmax(1).cpu() == yt).float().mean().item()
         print(f"torch {a.model} epoch {epoch + 1} seconds {secs:.3f} test_accuracy {acc:.4f}", flush=True)
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 ///      (one step moves 7 streams × 4 B per element: reads p, g, m, v; writes p, m, v);
 ///   2. float32 matmul 8192³ through cuBLAS (ILGPU.Algorithms), in TFLOP/s.
 /// Without a CUDA device it prints "no CUDA device" and exits 0.
+///
+/// `gpu-bench check [device]` runs every test of tests/Properties/IlgpuTests.fs (the test code itself, through
+/// reflection, on `device`, default cuda:0) and exits with the number of failures: the GPU run of the suite
+/// that CI runs on ilgpu-cpu. Set HYBRID_NO_CUBLAS=1 to run the matmul tests on the tiled kernel instead.
 module GpuBench.Program
 
 open System
@@ -54,9 +58,41 @@ let matmul (device: Device) (gpu: Gpu) (n: int) =
     let sec = time gpu 2 5 (fun () -> (box (a.Matmul b) :?> IDisposable).Dispose())
     printfn "matmul float32 %d^3 via cuBLAS: %8.2f ms  %6.1f TFLOP/s" n (sec * 1e3) (2.0 * float n ** 3.0 / sec / 1e12)
 
+/// Run each [<Fact>] of the ILGPU test module on `device`; print PASS/FAIL/SKIP lines; the number of failures.
+let check (device: string) =
+    Environment.SetEnvironmentVariable("HYBRID_TEST_DEVICE", device)
+    let tests = typeof<Hybrid.Tests.IlgpuTests.CudaFactAttribute>.DeclaringType   // the module's class
+    let facts =
+        tests.GetMethods(Reflection.BindingFlags.Public ||| Reflection.BindingFlags.Static)
+        |> Array.choose (fun m ->
+            m.GetCustomAttributes(typeof<Xunit.FactAttribute>, true)
+            |> Array.tryHead
+            |> Option.map (fun a -> m, (a :?> Xunit.FactAttribute).Skip))
+    let gpu = Runtime.gpu (Devices.parse device)
+    printfn "check: %d tests of IlgpuTests on %s (%s); matmul: %s" facts.Length device gpu.Accelerator.Name
+        (match gpu.CuBlasProblem with None -> "cuBLAS" | Some why -> "tiled kernel, " + why)
+    let mutable failed, skipped = 0, 0
+    for m, skip in facts do
+        if not (String.IsNullOrEmpty skip) then
+            skipped <- skipped + 1
+            printfn "SKIP %s: %s" m.Name skip
+        else
+            let sw = Stopwatch.StartNew()
+            try
+                m.Invoke(null, [||]) |> ignore
+                printfn "PASS %s (%.2f s)" m.Name sw.Elapsed.TotalSeconds
+            with e ->
+                failed <- failed + 1
+                let e = match e with :? Reflection.TargetInvocationException as t when not (isNull t.InnerException) -> t.InnerException | e -> e
+                printfn "FAIL %s (%.2f s): %s: %s" m.Name sw.Elapsed.TotalSeconds (e.GetType().Name) e.Message
+    printfn "check: %d passed, %d failed, %d skipped" (facts.Length - failed - skipped) failed skipped
+    failed
+
 [<EntryPoint>]
 let main argv =
-    if not (Devices.isCudaAvailable ()) then
+    if argv.Length > 0 && argv.[0] = "check" then
+        check (if argv.Length > 1 then argv.[1] else "cuda:0")
+    elif not (Devices.isCudaAvailable ()) then
         printfn "no CUDA device: ILGPU found none, so nothing was measured (see docs/gpu.md)"
         0
     else

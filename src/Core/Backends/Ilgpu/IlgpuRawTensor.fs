@@ -68,7 +68,7 @@ module internal Reduction =
         while t * 2 <= cap do t <- t * 2
         t
 
-/// Matrix products on dense device buffers: cuBLAS on CUDA, else the tiled shared-memory kernel.
+/// Matrix products on dense device buffers: cuBLAS on CUDA (when it loads), else the tiled shared-memory kernel.
 module internal Gemm =
     /// c [nb, m, n] = op(a_z) · op(b_z) for each z < nb, where a holds nb dense [m, k] matrices ([k, m] when ta)
     /// and b nb dense [k, n] matrices ([n, k] when tb): the transposes are read in place, never copied.
@@ -76,11 +76,11 @@ module internal Gemm =
         let c = Dev.allocOf gpu dt (nb * m * n)
         if nb * m * n > 0 then
             if k = 0 then Dev.zero gpu c
-            elif gpu.IsCuda then
+            elif gpu.CuBlas.IsSome then
                 // row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ. A row-major buffer read column-major
                 // is its transpose, so B (stored [k, n], ld n) is op(B)ᵀ as is; stored [n, k] (tb, ld k) it needs
-                // the Transpose flag; likewise A with ld k (as is) or m (ta, Transpose). UNTESTED: no CUDA device here.
-                let blas = gpu.CuBlas
+                // the Transpose flag; likewise A with ld k (as is) or m (ta, Transpose).
+                let blas = gpu.CuBlas.Value
                 blas.Stream <- (gpu.Stream :?> CudaStream)
                 let opA = if ta then CuBlasOperation.Transpose else CuBlasOperation.NonTranspose
                 let opB = if tb then CuBlasOperation.Transpose else CuBlasOperation.NonTranspose

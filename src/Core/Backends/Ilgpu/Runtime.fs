@@ -3,6 +3,7 @@ namespace Hybrid.Core.Backends.Ilgpu
 open System
 open System.Collections.Generic
 open System.Reflection
+open System.Runtime.InteropServices
 open ILGPU
 open ILGPU.Runtime
 open ILGPU.Runtime.Cuda
@@ -52,12 +53,43 @@ type BufferPool(accelerator: Accelerator) =
             | true, s -> s.Push b
             | _ -> let s = Stack<MemoryBuffer>() in s.Push b; free.[key] <- s)
 
+/// Where CUDA's native libraries are found when the names ILGPU asks for are missing. ILGPU 1.5.3 asks for the
+/// driver as "cuda" (libcuda.so, which a machine with only the driver's libcuda.so.1 lacks) and for cuBLAS as
+/// libcublas.so.10, .11 or .12; a CUDA 13 machine has libcublas.so.13, whose v2 entry points (cublasCreate_v2,
+/// cublasSgemm_v2, ...) are the same. Each resolver tries the asked name, then the alternatives, in the
+/// loader's path and then in $CUDA_PATH, $CUDA_HOME and /usr/local/cuda (lib64).
+module internal CudaLibraries =
+    let private alternatives (asked: string) =
+        if asked = "cuda" || asked.StartsWith("libcuda.so", StringComparison.Ordinal) then [ "libcuda.so"; "libcuda.so.1" ]
+        elif asked.StartsWith("libcublas.so", StringComparison.Ordinal) then [ "libcublas.so.13"; "libcublas.so.12"; "libcublas.so" ]
+        else []
+
+    let private load (asked: string) =
+        match alternatives asked with
+        | [] -> IntPtr.Zero
+        | alts ->
+            let names = asked :: alts
+            let dirs =
+                [ Environment.GetEnvironmentVariable "CUDA_PATH"; Environment.GetEnvironmentVariable "CUDA_HOME"; "/usr/local/cuda" ]
+                |> List.filter (String.IsNullOrEmpty >> not)
+                |> List.map (fun d -> IO.Path.Combine(d, "lib64"))
+            names @ [ for d in dirs do for n in names -> IO.Path.Combine(d, n) ]
+            |> List.tryPick (fun n -> match NativeLibrary.TryLoad n with | true, h -> Some h | _ -> None)
+            |> Option.defaultValue IntPtr.Zero
+
+    let private install (asm: Assembly) =
+        try NativeLibrary.SetDllImportResolver(asm, DllImportResolver(fun name _ _ -> load name))
+        with :? InvalidOperationException -> ()   // that assembly already has a resolver: leave it
+
+    /// Install the resolvers on ILGPU and ILGPU.Algorithms, once, before either loads a CUDA library.
+    let resolve = lazy (install typeof<Context>.Assembly; install typeof<CuBlas>.Assembly)
+
 /// One ILGPU accelerator as the backend sees it: the accelerator, its buffer pool, and its kernels, each
 /// compiled once and cached as a typed launcher (ILGPU #192: never load inside a loop).
 type Gpu(device: Device, accelerator: Accelerator) =
     let launchers = Dictionary<string, Delegate>()
     let pool = BufferPool(accelerator)
-    let mutable blas: obj = null
+    let mutable blas: Result<CuBlas, string> option = None
     /// The Hybrid device this accelerator serves.
     member _.Device = device
     /// The ILGPU accelerator.
@@ -92,12 +124,28 @@ type Gpu(device: Device, accelerator: Accelerator) =
                 let d = accelerator.LoadKernel(mi).CreateLauncherDelegate<'D>()
                 launchers.[key] <- d
                 d)
-    /// cuBLAS on this accelerator (CUDA only), created once.
-    member _.CuBlas : CuBlas =
-        if accelerator.AcceleratorType <> AcceleratorType.Cuda then invalidOp (sprintf "cublas: %O is not a CUDA device" device)
+    /// cuBLAS on this accelerator, created on first use: None off CUDA, with HYBRID_NO_CUBLAS=1, or when no
+    /// cuBLAS library loads (matmul then runs the tiled kernel; `CuBlasProblem` says why).
+    member _.CuBlas : CuBlas option =
         lock launchers (fun () ->
-            if isNull blas then blas <- box (new CuBlas(accelerator :?> CudaAccelerator))
-            blas :?> CuBlas)
+            if blas.IsNone then
+                blas <-
+                    Some (
+                        if accelerator.AcceleratorType <> AcceleratorType.Cuda then Error "not a CUDA device"
+                        elif Environment.GetEnvironmentVariable "HYBRID_NO_CUBLAS" = "1" then Error "HYBRID_NO_CUBLAS=1"
+                        else
+                            CudaLibraries.resolve.Force()
+                            try Ok (new CuBlas(accelerator :?> CudaAccelerator))
+                            with e -> Error (sprintf "cuBLAS did not load (%s: %s)" (e.GetType().Name) e.Message))
+            match blas with
+            | Some (Ok b) -> Some b
+            | _ -> None)
+    /// Why matmul does not use cuBLAS here (None when it does).
+    member this.CuBlasProblem : string option =
+        this.CuBlas |> ignore
+        match blas with
+        | Some (Error why) -> Some why
+        | _ -> None
     /// Wait for every queued kernel and copy.
     member _.Synchronize() = accelerator.Synchronize()
 
@@ -105,7 +153,9 @@ type Gpu(device: Device, accelerator: Accelerator) =
 /// and the accelerators opened on it, one per device, on first use.
 module Runtime =
     let private context =
-        lazy (Context.Create(fun b -> b.Default().EnableAlgorithms() |> ignore))
+        lazy (
+            CudaLibraries.resolve.Force()
+            Context.Create(fun b -> b.Default().EnableAlgorithms() |> ignore))
     let private opened = Dictionary<string, Gpu>()
 
     /// The shared context.
