@@ -4,6 +4,14 @@ Run with Debian's interpreter (PyTorch 1.13 on OpenBLAS): /usr/bin/python3 bench
 Prints one line per epoch: "torch <model> epoch <k> seconds <s> test_accuracy <a>".
 On a GPU machine: python3 bench/train_torch.py --model cnn --device cuda (batches are moved to the device one by one,
 as `hybrid train --device cuda` does; the clock stops after a synchronize).
+
+--loader picks how batches are made (the model, optimizer and step are the same in all three):
+  lean        slices of the whole training set, converted to normalized float tensors once (no DataLoader): the
+              fastest PyTorch loop we know, the default;
+  dataloader  torch.utils.data.DataLoader(TensorDataset(x, y), batch_size, shuffle=True) over the same converted
+              tensors: what `hybrid train` does (an in-memory Dataset, shuffled batches from a DataLoader);
+  tutorial    torchvision.datasets.FashionMNIST with transforms ToTensor and Normalize, through a DataLoader: PyTorch's
+              own quickstart pipeline (needs python3-torchvision; the files are unpacked once under $TMPDIR).
 """
 import argparse, gzip, os, struct, time
 import numpy as np
@@ -40,6 +48,31 @@ def model_of(name):
                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
 
+def tutorial_set(dirname):
+    """torchvision's FashionMNIST over the files in dirname (unpacked once into the raw/ folder torchvision reads)."""
+    from torchvision import datasets, transforms
+    import tempfile
+    root = os.path.join(tempfile.gettempdir(), "hybrid-torchvision")
+    raw = os.path.join(root, "FashionMNIST", "raw")
+    os.makedirs(raw, exist_ok=True)
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        dst = os.path.join(raw, stem)
+        if not os.path.exists(dst):
+            src = find(dirname, stem)
+            with (gzip.open if src.endswith(".gz") else open)(src, "rb") as f, open(dst + ".part", "wb") as g:
+                g.write(f.read())
+            os.replace(dst + ".part", dst)
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))])
+    return datasets.FashionMNIST(root, train=True, download=False, transform=tf)
+
+def batches(a, data, x, y, epoch):
+    """The epoch's (inputs, labels) batches, made as --loader says (data: the Dataset of the DataLoader ones)."""
+    g = torch.Generator().manual_seed(epoch)
+    if a.loader == "lean":
+        order = torch.randperm(x.shape[0], generator=g)
+        return ((x[idx], y[idx]) for idx in (order[i:i + a.batch_size] for i in range(0, x.shape[0], a.batch_size)))
+    return torch.utils.data.DataLoader(data, batch_size=a.batch_size, shuffle=True, generator=g)
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="mlp")
@@ -49,25 +82,23 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", default=os.environ.get("HYBRID_DATA", "/usr/share/datasets/fashion-mnist"))
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--loader", default="lean", choices=["lean", "dataloader", "tutorial"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     x, y, xt, yt = load(a.data)
+    data = tutorial_set(a.data) if a.loader == "tutorial" else torch.utils.data.TensorDataset(x, y)
     dev = torch.device(a.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     model = model_of(a.model).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     loss_fn = nn.CrossEntropyLoss()
-    n = x.shape[0]
     for epoch in range(a.epochs):
-        g = torch.Generator().manual_seed(epoch)
-        order = torch.randperm(n, generator=g)
         t0 = time.perf_counter()
         model.train()
-        for i in range(0, n, a.batch_size):
-            idx = order[i:i + a.batch_size]
+        for xb, yb in batches(a, data, x, y, epoch):
             opt.zero_grad()
-            loss = loss_fn(model(x[idx].to(dev)), y[idx].to(dev))
+            loss = loss_fn(model(xb.to(dev)), yb.to(dev))
             loss.backward()
             opt.step()
         sync()
@@ -75,7 +106,7 @@ def main():
         model.eval()
         with torch.no_grad():
             acc = (model(xt.to(dev)).argmax(1).cpu() == yt).float().mean().item()
-        print(f"torch {a.model} epoch {epoch + 1} seconds {secs:.3f} test_accuracy {acc:.4f}", flush=True)
+        print(f"torch {a.model} epoch {epoch + 1} seconds {secs:.3f} test_accuracy {acc:.4f} loader {a.loader}", flush=True)
 
 if __name__ == "__main__":
     main()
