@@ -361,6 +361,20 @@ let ``disposed tensors give their buffers back to the pool for reuse`` () =
         t.Dispose()
     Assert.Equal(before, pool.Allocations)
 
+[<Fact>]
+let ``the CUDA library resolver tries the asked cuBLAS, then CUDA 13's and the unversioned one, then the toolkit folders`` () =
+    let c = CudaLibraries.candidates "libcublas.so.12"
+    Assert.Equal<string list>([ "libcublas.so.12"; "libcublas.so.13"; "libcublas.so" ], List.take 3 c)
+    Assert.Contains("/usr/local/cuda/lib64/libcublas.so.13", c)
+    Assert.Equal<string list>([ "cuda"; "libcuda.so"; "libcuda.so.1" ], List.take 3 (CudaLibraries.candidates "cuda"))
+    Assert.Empty(CudaLibraries.candidates "libnvvm.so")
+
+[<Fact>]
+let ``off CUDA, matmul runs the tiled kernel and says why`` () =
+    let gpu = Runtime.gpu (Devices.parse "ilgpu-cpu")
+    Assert.True(gpu.CuBlas.IsNone)
+    Assert.Equal(Some "not a CUDA device", gpu.CuBlasProblem)
+
 // ---------------------------------------------------------------- CUDA (skipped visibly without a device)
 
 [<CudaFact>]

@@ -58,31 +58,36 @@ type BufferPool(accelerator: Accelerator) =
 /// libcublas.so.10, .11 or .12; a CUDA 13 machine has libcublas.so.13, whose v2 entry points (cublasCreate_v2,
 /// cublasSgemm_v2, ...) are the same. Each resolver tries the asked name, then the alternatives, in the
 /// loader's path and then in $CUDA_PATH, $CUDA_HOME and /usr/local/cuda (lib64).
-module internal CudaLibraries =
+module CudaLibraries =
     let private alternatives (asked: string) =
         if asked = "cuda" || asked.StartsWith("libcuda.so", StringComparison.Ordinal) then [ "libcuda.so"; "libcuda.so.1" ]
         elif asked.StartsWith("libcublas.so", StringComparison.Ordinal) then [ "libcublas.so.13"; "libcublas.so.12"; "libcublas.so" ]
         else []
 
-    let private load (asked: string) =
+    /// The paths tried, in order, when ILGPU asks for `asked` ([] for a library this resolver leaves alone): the
+    /// asked name and its alternatives as the loader finds them, then each in the toolkit folders.
+    let candidates (asked: string) : string list =
         match alternatives asked with
-        | [] -> IntPtr.Zero
+        | [] -> []
         | alts ->
-            let names = asked :: alts
+            let names = List.distinct (asked :: alts)
             let dirs =
                 [ Environment.GetEnvironmentVariable "CUDA_PATH"; Environment.GetEnvironmentVariable "CUDA_HOME"; "/usr/local/cuda" ]
                 |> List.filter (String.IsNullOrEmpty >> not)
                 |> List.map (fun d -> IO.Path.Combine(d, "lib64"))
             names @ [ for d in dirs do for n in names -> IO.Path.Combine(d, n) ]
-            |> List.tryPick (fun n -> match NativeLibrary.TryLoad n with | true, h -> Some h | _ -> None)
-            |> Option.defaultValue IntPtr.Zero
+
+    let private load (asked: string) =
+        candidates asked
+        |> List.tryPick (fun n -> match NativeLibrary.TryLoad n with | true, h -> Some h | _ -> None)
+        |> Option.defaultValue IntPtr.Zero
 
     let private install (asm: Assembly) =
         try NativeLibrary.SetDllImportResolver(asm, DllImportResolver(fun name _ _ -> load name))
         with :? InvalidOperationException -> ()   // that assembly already has a resolver: leave it
 
-    /// Install the resolvers on ILGPU and ILGPU.Algorithms, once, before either loads a CUDA library.
-    let resolve = lazy (install typeof<Context>.Assembly; install typeof<CuBlas>.Assembly)
+    /// Installs the resolvers on ILGPU and ILGPU.Algorithms, once, before either loads a CUDA library.
+    let internal resolve = lazy (install typeof<Context>.Assembly; install typeof<CuBlas>.Assembly)
 
 /// One ILGPU accelerator as the backend sees it: the accelerator, its buffer pool, and its kernels, each
 /// compiled once and cached as a typed launcher (ILGPU #192: never load inside a loop).
