@@ -709,20 +709,52 @@ module Conv =
         for n in n0 .. n0 + ns - 1 do
             im2col x (n * g.C * g.H * g.W) g col ((n - n0) * g.L) (ns * g.L)
 
+    /// The fused forward of samples [n0, n0 + ns) on the calling core: their columns, Z_c [O, ns·L] = W · col_c (col and
+    /// z scratch of K·ns·L and O·ns·L elements), then the pool pass.
+    let private forwardSamples<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
+        (x: 'T[]) (g: Geo) (w: 'T[]) (bias: 'T[]) (y: 'T[]) (ix: int64[]) (n0: int) (ns: int) (col: 'T[]) (z: 'T[]) =
+        let pooled = (g.Ho / 2) * (g.Wo / 2)
+        let vector = vectorPool<'T> g
+        let ld = ns * g.L
+        let hv = if vector then Array.zeroCreate<float32> (2 * pooled) else null
+        let hs = if vector then Array.zeroCreate<int> (2 * pooled) else null
+        chunkColumns x g n0 ns col
+        Matmul.gemmSerial false false false g.O ld g.K w 0 g.K col 0 ld z 0 ld
+        for n in n0 .. n0 + ns - 1 do
+            for o in 0 .. g.O - 1 do
+                poolPlane vector z (o * ld + (n - n0) * g.L) g bias o y ix ((n * g.O + o) * pooled) hv hs
+
     /// The fused forward a chunk at a time: its columns, Z_c [O, ns·L] = W · col_c, then the pool pass, all in L2.
     let private forwardChunked<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (g: Geo) (w: 'T[]) (bias: 'T[]) (y: 'T[]) (ix: int64[]) =
+        forChunks<'T> g (chunkSamples g) (fun _ n0 ns col z -> forwardSamples x g w bias y ix n0 ns col z)
+
+    /// Whether the fused forward runs Winograd's F(2×2, 3×3) (`useWinograd`, float32, a 3×3 kernel with stride 1, padding 1,
+    /// one group, planes at most 16 wide: the second block of the Fashion-MNIST CNN).
+    let mutable useWinograd = Environment.GetEnvironmentVariable "HYBRID_NO_WINOGRAD" <> "1"
+
+    let private winograd<'T> (g: Geo) =
+        useWinograd && typeof<'T> = typeof<float32> && g.KH = 3 && g.KW = 3 && g.SH = 1 && g.SW = 1 && g.PH = 1 && g.PW = 1
+        && g.DH = 1 && g.DW = 1 && g.G = 1 && Winograd.fits g.H g.W
+
+    /// The fused forward by Winograd, a few samples on each core; a sample with a non-finite input or output (or every
+    /// sample, when a weight is not finite) is computed again by im2col, so NaN and infinities stay where they were.
+    let private forwardWinograd (x: float32[]) (g: Geo) (w: float32[]) (bias: float32[]) (y: float32[]) (ix: int64[]) =
         let pooled = (g.Ho / 2) * (g.Wo / 2)
-        let vector = vectorPool<'T> g
-        forChunks<'T> g (chunkSamples g) (fun _ n0 ns col z ->
-            let ld = ns * g.L
-            let hv = if vector then Array.zeroCreate<float32> (2 * pooled) else null
-            let hs = if vector then Array.zeroCreate<int> (2 * pooled) else null
-            chunkColumns x g n0 ns col
-            Matmul.gemmSerial false false false g.O ld g.K w 0 g.K col 0 ld z 0 ld
-            for n in n0 .. n0 + ns - 1 do
-                for o in 0 .. g.O - 1 do
-                    poolPlane vector z (o * ld + (n - n0) * g.L) g bias o y ix ((n * g.O + o) * pooled) hv hs)
+        let direct (n: int) =
+            let col = ArrayPool<float32>.Shared.Rent(g.K * g.L)
+            let z = ArrayPool<float32>.Shared.Rent(g.O * g.L)
+            try forwardSamples x g w bias y ix n 1 col z
+            finally
+                ArrayPool<float32>.Shared.Return col
+                ArrayPool<float32>.Shared.Return z
+        let finite = Winograd.allFinite w && (isNull bias || Winograd.allFinite bias)
+        let u = if finite then Winograd.filters w g.O g.C else null
+        Par.chunks g.N 1 (fun s e ->
+            let scratch = if finite then Winograd.Scratch.For(g.C, g.H, g.O) else null
+            for n in s .. e - 1 do
+                if not finite || not (Winograd.sample x (n * g.C * g.H * g.W) g.C g.H g.W u g.O bias y ix (n * g.O * pooled) scratch) then
+                    direct n)
 
     /// The fused backward a chunk at a time: the chunk's gradient rows gZ_c [O, ns·L] (with ∂b's shares), then
     /// ∂W_cᵀ = col_c · gZ_cᵀ (its columns rebuilt) and col_c = Wᵀ · gZ_c scattered into gx, all in L2. The chunks' ∂W and
@@ -780,7 +812,8 @@ module Conv =
         let shape = [| g.N; g.O; g.Ho / 2; g.Wo / 2 |]
         let y = Pool.rent<'T> (Shape.numel shape)
         let ix = Pool.rent<int64> y.Length
-        if runsChunked g then forwardChunked x g w bias y ix
+        if winograd<'T> g then forwardWinograd (box x :?> float32[]) g (box w :?> float32[]) (box bias :?> float32[]) (box y :?> float32[]) ix
+        elif runsChunked g then forwardChunked x g w bias y ix
         else
             let nl = g.N * g.L
             let struct (col, colOff, cols) = columns false x g 0

@@ -1,0 +1,273 @@
+namespace Hybrid.Core.Backends.Cpu
+
+open System
+open System.Runtime.InteropServices
+open System.Runtime.Intrinsics
+open System.Runtime.Intrinsics.X86
+
+/// Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016)
+/// for float32 3×3 convolutions with stride 1 and padding 1, fused with bias, relu and the 2×2 max-pool: each 2×2
+/// output tile is exactly one pool window, so the conv output is never stored.
+///
+///   y_tile = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, summed over input channels, for the 4×4 input patch d and the 3×3 filter g;
+///   16 products of [O × C] by [C × tiles] replace im2col's [O × 9C] by [9C × 4·tiles]: 2.25x fewer multiplies.
+///
+/// Tiles run along the vector lanes, one vector per tile row, so a plane may be at most 16 columns wide (the small late
+/// planes of a CNN). A non-finite input, weight or output makes the caller recompute the sample directly: Winograd would
+/// spread one NaN or infinity over the whole tile, where the direct convolution keeps it to the outputs it touches.
+module Winograd =
+    /// Lanes of a tile row.
+    let [<Literal>] private Lanes = 8
+    /// Floats of a padded input row: one column of padding on the left, 16 columns, zeros up to 24.
+    let [<Literal>] private Pitch = 24
+
+    /// Whether a float32 plane of h × w takes this path: at least one 2×2 window, at most 8 windows a row.
+    let fits (h: int) (w: int) = h >= 2 && w >= 2 && w <= 2 * Lanes
+
+    /// U[ξ, o, c] = (G g Gᵀ)[ξ] for the filter g = w[o, c] (3×3), ξ = 4·i + k, with
+    /// G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+    let filters (w: float32[]) (o: int) (c: int) : float32[] =
+        let u = Array.zeroCreate<float32> (16 * o * c)
+        let oc = o * c
+        for f in 0 .. oc - 1 do
+            let g = f * 9
+            for k in 0 .. 2 do
+                // column k of t = G·g (4 × 3)
+                let g0, g1, g2 = w.[g + k], w.[g + 3 + k], w.[g + 6 + k]
+                let t0, t1, t2, t3 = g0, 0.5f * (g0 + g1 + g2), 0.5f * (g0 - g1 + g2), g2
+                // u = t·Gᵀ: column k of t contributes to u[i, 0..3] with Gᵀ's row k
+                let add (i: int) (t: float32) =
+                    match k with
+                    | 0 ->
+                        u.[(i * 4) * oc + f] <- u.[(i * 4) * oc + f] + t
+                        u.[(i * 4 + 1) * oc + f] <- u.[(i * 4 + 1) * oc + f] + 0.5f * t
+                        u.[(i * 4 + 2) * oc + f] <- u.[(i * 4 + 2) * oc + f] + 0.5f * t
+                    | 1 ->
+                        u.[(i * 4 + 1) * oc + f] <- u.[(i * 4 + 1) * oc + f] + 0.5f * t
+                        u.[(i * 4 + 2) * oc + f] <- u.[(i * 4 + 2) * oc + f] - 0.5f * t
+                    | _ ->
+                        u.[(i * 4 + 1) * oc + f] <- u.[(i * 4 + 1) * oc + f] + 0.5f * t
+                        u.[(i * 4 + 2) * oc + f] <- u.[(i * 4 + 2) * oc + f] + 0.5f * t
+                        u.[(i * 4 + 3) * oc + f] <- u.[(i * 4 + 3) * oc + f] + t
+                add 0 t0
+                add 1 t1
+                add 2 t2
+                add 3 t3
+        u
+
+    /// Whether every element is finite.
+    let allFinite (a: float32[]) = Array.forall Single.IsFinite a
+
+    /// Scratch of one core for samples of c channels and h × w planes, o filters: the padded sample, the transformed
+    /// inputs V [16, c, tiles], the products M [16, o, tiles] and the row transforms of one channel.
+    [<AllowNullLiteral>]
+    type Scratch(c: int, h: int, o: int) =
+        let th = h / 2
+        [<ThreadStatic; DefaultValue>]
+        static val mutable private mine: Scratch
+        /// This thread's scratch for these sizes (made again when the sizes change).
+        static member For(c: int, h: int, o: int) =
+            let s = Scratch.mine
+            if isNull s || s.C <> c || s.H <> h || s.O <> o then Scratch.mine <- Scratch(c, h, o)
+            Scratch.mine
+        member _.C = c
+        member _.H = h
+        member _.O = o
+        member val Xp = Array.zeroCreate<float32> (c * (h + 2) * Pitch)
+        member val V = Array.zeroCreate<float32> (16 * c * th * Lanes)
+        member val M = Array.zeroCreate<float32> (16 * o * th * Lanes)
+        member val R = Array.zeroCreate<float32> ((h + 2) * 4 * Lanes)
+        member val Y = Array.zeroCreate<float32> Lanes
+        member val I = Array.zeroCreate<int> Lanes
+
+    let inline private load (a: float32[]) (i: int) = Vector256.LoadUnsafe(&MemoryMarshal.GetArrayDataReference a, unativeint i)
+    let inline private store (v: Vector256<float32>) (a: float32[]) (i: int) = Vector256.StoreUnsafe(v, &MemoryMarshal.GetArrayDataReference a, unativeint i)
+    /// (v − v): 0 in each finite lane, NaN in each infinite or NaN one.
+    let inline private nonFinite (v: Vector256<float32>) = v - v
+
+    let inline private fma (a: Vector256<float32>) (b: Vector256<float32>) (acc: Vector256<float32>) =
+        if Fma.IsSupported then Fma.MultiplyAdd(a, b, acc) else acc + a * b
+
+    /// Even and odd elements of the 16 floats at p: (p[0], p[2], ..., p[14]) and (p[1], p[3], ..., p[15]).
+    let inline private deinterleave (p: float32[]) (at: int) =
+        let evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7)
+        let a = load p at
+        let b = load p (at + 8)
+        let a', b' =
+            if Avx2.IsSupported then Avx2.PermuteVar8x32(a, evenOdd), Avx2.PermuteVar8x32(b, evenOdd)
+            else Vector256.Shuffle(a, evenOdd), Vector256.Shuffle(b, evenOdd)
+        struct (Vector256.Create(a'.GetLower(), b'.GetLower()), Vector256.Create(a'.GetUpper(), b'.GetUpper()))
+
+    /// V[ξ, ch, ti·8 + tj] = (Bᵀ d B)[ξ] for the 4×4 patch d at rows 2ti − 1.., columns 2tj − 1.. of channel ch, with
+    /// Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]. Returns (v − v) summed over every V written:
+    /// 0 when all are finite.
+    let private transformInput (x: float32[]) (xOff: int) (c: int) (h: int) (w: int) (s: Scratch) =
+        let th = h / 2
+        let xp, v, r = s.Xp, s.V, s.R
+        // the padded sample: row 0 and rows past h are zeros, column 0 and columns past w too
+        Array.Clear xp
+        for ch in 0 .. c - 1 do
+            for row in 0 .. h - 1 do
+                Array.Copy(x, xOff + (ch * h + row) * w, xp, (ch * (h + 2) + row + 1) * Pitch + 1, w)
+        let mutable bad = Vector256<float32>.Zero
+        let plane = th * Lanes
+        for ch in 0 .. c - 1 do
+            // along each padded row: d0..d3 = p[2tj..2tj+3] → (d0 − d2, d1 + d2, d2 − d1, d1 − d3)
+            for row in 0 .. 2 * th + 1 do
+                let at = (ch * (h + 2) + row) * Pitch
+                let struct (e, o) = deinterleave xp at
+                let struct (e1, o1) = deinterleave xp (at + 2)
+                let rr = row * 4 * Lanes
+                store (e - e1) r rr
+                store (o + e1) r (rr + Lanes)
+                store (e1 - o) r (rr + 2 * Lanes)
+                store (o - o1) r (rr + 3 * Lanes)
+            // down the columns, the same transform over rows 2ti..2ti+3 of the padded plane
+            for ti in 0 .. th - 1 do
+                for k in 0 .. 3 do
+                    let a0 = load r (((2 * ti) * 4 + k) * Lanes)
+                    let a1 = load r (((2 * ti + 1) * 4 + k) * Lanes)
+                    let a2 = load r (((2 * ti + 2) * 4 + k) * Lanes)
+                    let a3 = load r (((2 * ti + 3) * 4 + k) * Lanes)
+                    let out = ch * plane + ti * Lanes
+                    let v0, v1, v2, v3 = a0 - a2, a1 + a2, a2 - a1, a1 - a3
+                    bad <- bad + nonFinite v0 + nonFinite v1 + nonFinite v2 + nonFinite v3
+                    store v0 v (k * c * plane + out)
+                    store v1 v ((4 + k) * c * plane + out)
+                    store v2 v ((8 + k) * c * plane + out)
+                    store v3 v ((12 + k) * c * plane + out)
+        Vector256.Sum bad
+
+    /// M[ξ] [o, tiles] = U[ξ] [o, c] · V[ξ] [c, tiles] for the 16 ξ: 4 filters × 2 tile vectors a block (8 accumulators),
+    /// 8 filters × 1 vector for an odd last vector, one by one for what is left.
+    let private products (u: float32[]) (o: int) (c: int) (th: int) (s: Scratch) =
+        let plane = th * Lanes
+        let v, m = s.V, s.M
+        for xi in 0 .. 15 do
+            let uX, vX, mX = xi * o * c, xi * c * plane, xi * o * plane
+            let mutable f = 0
+            while f + 4 <= o do
+                let mutable t = 0
+                while t + 2 <= th do
+                    let mutable a00, a01, a10, a11 = Vector256<float32>.Zero, Vector256<float32>.Zero, Vector256<float32>.Zero, Vector256<float32>.Zero
+                    let mutable a20, a21, a30, a31 = Vector256<float32>.Zero, Vector256<float32>.Zero, Vector256<float32>.Zero, Vector256<float32>.Zero
+                    for k in 0 .. c - 1 do
+                        let vk = vX + k * plane + t * Lanes
+                        let b0 = load v vk
+                        let b1 = load v (vk + Lanes)
+                        let uk = uX + f * c + k
+                        let w0 = Vector256.Create(u.[uk])
+                        a00 <- fma w0 b0 a00
+                        a01 <- fma w0 b1 a01
+                        let w1 = Vector256.Create(u.[uk + c])
+                        a10 <- fma w1 b0 a10
+                        a11 <- fma w1 b1 a11
+                        let w2 = Vector256.Create(u.[uk + 2 * c])
+                        a20 <- fma w2 b0 a20
+                        a21 <- fma w2 b1 a21
+                        let w3 = Vector256.Create(u.[uk + 3 * c])
+                        a30 <- fma w3 b0 a30
+                        a31 <- fma w3 b1 a31
+                    let mo = mX + f * plane + t * Lanes
+                    store a00 m mo
+                    store a01 m (mo + Lanes)
+                    store a10 m (mo + plane)
+                    store a11 m (mo + plane + Lanes)
+                    store a20 m (mo + 2 * plane)
+                    store a21 m (mo + 2 * plane + Lanes)
+                    store a30 m (mo + 3 * plane)
+                    store a31 m (mo + 3 * plane + Lanes)
+                    t <- t + 2
+                f <- f + 4
+            // an odd last tile vector: 8 filters at a time (8 accumulators: one would wait on each FMA's latency)
+            let mutable f8 = 0
+            if th % 2 = 1 then
+                let t = th - 1
+                while f8 + 8 <= f do
+                    let mutable a0, a1, a2, a3 = Vector256<float32>.Zero, Vector256<float32>.Zero, Vector256<float32>.Zero, Vector256<float32>.Zero
+                    let mutable a4, a5, a6, a7 = Vector256<float32>.Zero, Vector256<float32>.Zero, Vector256<float32>.Zero, Vector256<float32>.Zero
+                    for k in 0 .. c - 1 do
+                        let b0 = load v (vX + k * plane + t * Lanes)
+                        let uk = uX + f8 * c + k
+                        a0 <- fma (Vector256.Create(u.[uk])) b0 a0
+                        a1 <- fma (Vector256.Create(u.[uk + c])) b0 a1
+                        a2 <- fma (Vector256.Create(u.[uk + 2 * c])) b0 a2
+                        a3 <- fma (Vector256.Create(u.[uk + 3 * c])) b0 a3
+                        a4 <- fma (Vector256.Create(u.[uk + 4 * c])) b0 a4
+                        a5 <- fma (Vector256.Create(u.[uk + 5 * c])) b0 a5
+                        a6 <- fma (Vector256.Create(u.[uk + 6 * c])) b0 a6
+                        a7 <- fma (Vector256.Create(u.[uk + 7 * c])) b0 a7
+                    let mo = mX + f8 * plane + t * Lanes
+                    store a0 m mo
+                    store a1 m (mo + plane)
+                    store a2 m (mo + 2 * plane)
+                    store a3 m (mo + 3 * plane)
+                    store a4 m (mo + 4 * plane)
+                    store a5 m (mo + 5 * plane)
+                    store a6 m (mo + 6 * plane)
+                    store a7 m (mo + 7 * plane)
+                    f8 <- f8 + 8
+            // what the blocks left: the odd last vector of filters f8..f − 1, and every vector of the rest
+            for ff in f8 .. o - 1 do
+                for t in (if ff < f then th - th % 2 else 0) .. th - 1 do
+                    let mutable acc = Vector256<float32>.Zero
+                    for k in 0 .. c - 1 do
+                        acc <- fma (Vector256.Create(u.[uX + ff * c + k])) (load v (vX + k * plane + t * Lanes)) acc
+                    store acc m (mX + ff * plane + t * Lanes)
+
+    /// Output transform Y = Aᵀ M A (Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]) of filter f's tiles, then per tile: the first
+    /// maximum of its four outputs in row-major order (a later one where strictly greater), plus the bias, relu, into
+    /// y and ix (ix: flat index into the conv output's plane of width w). Returns (v − v) summed over the outputs.
+    let private transformOutput (f: int) (o: int) (th: int) (tw: int) (w: int) (b: float32) (s: Scratch)
+                                (y: float32[]) (ix: int64[]) (yOff: int) =
+        let plane = th * Lanes
+        let mm = s.M
+        let vb = Vector256.Create b
+        let lane2 = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14)
+        let mutable bad = Vector256<float32>.Zero
+        let yv, iv = s.Y, s.I
+        for ti in 0 .. th - 1 do
+            let at0 = f * plane + ti * Lanes
+            let step = o * plane   // from one ξ to the next
+            // P = Aᵀ M (rows i), then Y = P A (columns k); M(i, k) at ξ = 4i + k
+            let p0 k = load mm (at0 + k * step) + load mm (at0 + (4 + k) * step) + load mm (at0 + (8 + k) * step)
+            let p1 k = load mm (at0 + (4 + k) * step) - load mm (at0 + (8 + k) * step) - load mm (at0 + (12 + k) * step)
+            let p00, p01, p02, p03 = p0 0, p0 1, p0 2, p0 3
+            let p10, p11, p12, p13 = p1 0, p1 1, p1 2, p1 3
+            let y00 = p00 + p01 + p02
+            let y01 = p01 - p02 - p03
+            let y10 = p10 + p11 + p12
+            let y11 = p11 - p12 - p13
+            bad <- bad + nonFinite y00 + nonFinite y01 + nonFinite y10 + nonFinite y11
+            let right0 = Vector256.GreaterThan(y01, y00)
+            let top = Vector256.ConditionalSelect(right0, y01, y00)
+            let right1 = Vector256.GreaterThan(y11, y10)
+            let low = Vector256.ConditionalSelect(right1, y11, y10)
+            let down = Vector256.GreaterThan(low, top)
+            let best = Vector256.ConditionalSelect(down, low, top)
+            let right = Vector256.ConditionalSelect(down, right1, right0).AsInt32()
+            // flat index (2ti + row)·w + 2tj + column
+            let at = Vector256.Create(2 * ti * w) + lane2 + Vector256.BitwiseAnd(down.AsInt32(), Vector256.Create w)
+                     + Vector256.BitwiseAnd(right, Vector256<int>.One)
+            Vector256.Max(best + vb, Vector256<float32>.Zero).CopyTo(yv)
+            at.CopyTo(iv)
+            let dst = yOff + ti * tw
+            for j in 0 .. tw - 1 do
+                y.[dst + j] <- yv.[j]
+                ix.[dst + j] <- int64 iv.[j]
+        Vector256.Sum bad
+
+    /// One sample of max_pool2d(relu(conv2d(x, w, padding 1) + bias), 2) for a float32 3×3 filter bank given as U
+    /// (`filters`), into y and ix at the sample's planes. False, with y and ix of this sample unspecified, where an
+    /// input or an output is not finite (the caller then computes the sample directly).
+    let sample (x: float32[]) (xOff: int) (c: int) (h: int) (w: int) (u: float32[]) (o: int) (bias: float32[])
+               (y: float32[]) (ix: int64[]) (yOff: int) (s: Scratch) : bool =
+        let th, tw = h / 2, w / 2
+        if transformInput x xOff c h w s <> 0.0f then false
+        else
+            products u o c th s
+            let mutable ok = true
+            for f in 0 .. o - 1 do
+                let b = if isNull bias then 0.0f else bias.[f]
+                if transformOutput f o th tw w b s y ix (yOff + f * th * tw) <> 0.0f then ok <- false
+            ok
