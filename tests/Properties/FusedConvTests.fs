@@ -48,6 +48,12 @@ let private leaves (b: Block) =
     for t in [ x; w; bias ] do if not (isNull t) then t.RequiresGrad <- true
     x, w, bias
 
+/// Runs f with the fused forward's Winograd path off (im2col's products, to compare bit for bit).
+let private withoutWinograd (f: unit -> unit) =
+    let was = Hybrid.Core.Backends.Cpu.Conv.useWinograd
+    Hybrid.Core.Backends.Cpu.Conv.useWinograd <- false
+    try f () finally Hybrid.Core.Backends.Cpu.Conv.useWinograd <- was
+
 /// Equal arrays, NaN equal to NaN.
 let private assertSame (expected: float[]) (actual: float[]) =
     Assert.Equal<float[]>(expected, actual)
@@ -97,7 +103,8 @@ let ``hvp through conv2d_relu_max_pool2d equals the hvp through the composed ops
 [<Fact>]
 let ``conv2d_relu_max_pool2d in float32 equals the composed ops to the last bit`` () =
     // float32 planes with whole pairs take the vector passes: an even and an odd height, 5 and 8 windows a row,
-    // and one plane too narrow for them (3 windows a row)
+    // and one plane too narrow for them (3 windows a row); im2col's products, so Winograd's path is turned off
+    withoutWinograd <| fun () ->
     for h, w in [ 12, 10; 11, 16; 8, 6 ] do
         let b = { N = 3; G = 1; Cg = 4; Og = 5; K = 3; S = 1; P = 1; D = 1; H = h; W = w; Bias = true; Seed = 7 + h }
         let cast (t: Tensor) = if isNull t then t else Tensor(t.Raw.Cast Float32)
@@ -212,3 +219,93 @@ let ``conv2d_relu_max_pool2d rejects a conv output smaller than the pooling wind
     let e = Assert.Throws<ArgumentException>(fun () -> Convolution.conv2dReluMaxPool2dSquare x w null 1 0 1 1 |> ignore)
     Assert.Contains("conv2d_relu_max_pool2d", e.Message)
     Assert.Contains("[1,2,1,1]", e.Message)
+
+// ---------------------------------------------------------------- Winograd F(2×2, 3×3) (float32, 3×3, stride 1, padding 1)
+
+/// Float32 leaves of a block, requiring gradients.
+let private leaves32 (b: Block) =
+    let x, w, bias = leaves b
+    let cast (t: Tensor) = if isNull t then t else Tensor(t.Raw.Cast Float32)
+    let x, w, bias = cast x, cast w, cast bias
+    for t in [ x; w; bias ] do if not (isNull t) then t.RequiresGrad <- true
+    x, w, bias
+
+[<Fact>]
+let ``the float32 Winograd path equals the composed ops, in value and gradient`` () =
+    // planes 2 to 16 wide, odd heights and widths (the pool drops the last row or column), with and without a bias;
+    // batches large enough to run in chunks take Winograd for the input gradient too (even planes)
+    for n, c, o, h, w, bias in [ 9, 16, 6, 14, 14, true; 20, 4, 9, 16, 16, false; 10, 32, 8, 8, 8, true
+                                 5, 3, 5, 7, 9, true; 3, 2, 3, 2, 2, true; 8, 5, 4, 11, 12, false ] do
+        let b = { N = n; G = 1; Cg = c; Og = o; K = 3; S = 1; P = 1; D = 1; H = h; W = w; Bias = bias; Seed = 40 + h + w }
+        let x, wt, bs = leaves32 b
+        let y, gs = run b.Fused b x wt bs
+        let ye, ge = run b.Composed b x wt bs
+        assertClose 1e-5 1e-5 (ye.ToFloat64Array()) (y.ToFloat64Array())
+        Array.iter2 (fun (e: Tensor) (a: Tensor) -> assertClose 1e-4 1e-5 (e.ToFloat64Array()) (a.ToFloat64Array())) ge gs
+
+[<Fact>]
+let ``the Winograd path runs: its float32 rounding differs from im2col's, and turning it off gives im2col's bits`` () =
+    let b = { N = 9; G = 1; Cg = 16; Og = 6; K = 3; S = 1; P = 1; D = 1; H = 14; W = 14; Bias = true; Seed = 3 }
+    let x, wt, bs = leaves32 b
+    let y, gs = run b.Fused b x wt bs
+    let mutable off = Unchecked.defaultof<Tensor * Tensor[]>
+    withoutWinograd (fun () -> off <- run b.Fused b x wt bs)
+    let yOff, gsOff = off
+    let ye, ge = run b.Composed b x wt bs
+    Assert.NotEqual<float32[]>(yOff.ToFloat32Array(), y.ToFloat32Array())
+    Assert.NotEqual<float32[]>(gsOff.[0].ToFloat32Array(), gs.[0].ToFloat32Array())
+    Assert.Equal<float32[]>(ye.ToFloat32Array(), yOff.ToFloat32Array())
+
+[<Fact>]
+let ``on small integers Winograd is exact: ties go to the first maximum as max_pool2d's`` () =
+    // integer inputs, weights and bias: every transform and product is exact in float32, so the values tie exactly where
+    // the direct convolution's tie, and the fused op must choose the same window element (∂x and ∂w bit for bit)
+    let b = { N = 10; G = 1; Cg = 8; Og = 4; K = 3; S = 1; P = 1; D = 1; H = 10; W = 12; Bias = true; Seed = 0 }
+    let r = Random(5)
+    let ints (n: int) (lo: int) (hi: int) = Array.init n (fun _ -> float32 (r.Next(lo, hi + 1)))
+    let x = Create.ofFloat32 (ints (Shape.numel b.XShape) -1 1) b.XShape
+    let wt = Create.ofFloat32 (ints (Shape.numel b.WShape) -1 1) b.WShape
+    let bs = Create.ofFloat32 (ints 4 -1 1) [| 4 |]
+    for t in [ x; wt; bs ] do t.RequiresGrad <- true
+    let y, gs = run b.Fused b x wt bs
+    let ye, ge = run b.Composed b x wt bs
+    Assert.Equal<float32[]>(ye.ToFloat32Array(), y.ToFloat32Array())
+    Assert.Equal<float32[]>(ge.[0].ToFloat32Array(), gs.[0].ToFloat32Array())
+    Assert.Equal<float32[]>(ge.[1].ToFloat32Array(), gs.[1].ToFloat32Array())
+
+[<Fact>]
+let ``samples with NaN or infinity, in the input or in the gradient, keep them where im2col's products put them`` () =
+    // sample 1 has a NaN input, sample 4 an infinite one, and the gradient of sample 6 a NaN: Winograd would spread
+    // each over whole tiles, so those samples fall back to im2col; the others stay on Winograd
+    let b = { N = 9; G = 1; Cg = 16; Og = 6; K = 3; S = 1; P = 1; D = 1; H = 14; W = 14; Bias = true; Seed = 8 }
+    let x, wt, bs = leaves32 b
+    let xs = x.ToFloat32Array()
+    let plane = 16 * 14 * 14
+    xs.[1 * plane + 5 * 14 + 6] <- nanf
+    xs.[4 * plane + 200] <- infinityf
+    let x = Create.ofFloat32 xs b.XShape
+    x.RequiresGrad <- true
+    let grads () =
+        let y = b.Fused x wt bs
+        let rs = (tensorOf 11 y.Shape).ToFloat64Array() |> Array.map float32
+        rs.[6 * 6 * 49 + 10] <- nanf
+        y, Tape.gradWith [| Reduction.sum (y * Create.ofFloat32 rs y.Shape) |] null [| x; wt; bs |] false false
+    let y, gs = grads ()
+    let mutable off = Unchecked.defaultof<Tensor * Tensor[]>
+    withoutWinograd (fun () -> off <- grads ())
+    let yOff, gsOff = off
+    // the same elements NaN, the same infinite (with their signs), the finite ones within float32 rounding
+    let sameAs (expected: float32[]) (actual: float32[]) =
+        Assert.Equal<bool[]>(Array.map Single.IsNaN expected, Array.map Single.IsNaN actual)
+        Assert.Equal<float32[]>(expected |> Array.map (fun v -> if Single.IsInfinity v then v else 0.0f),
+                                actual |> Array.map (fun v -> if Single.IsInfinity v then v else 0.0f))
+        let finite (a: float32[]) = a |> Array.map (fun v -> if Single.IsFinite v then float v else 0.0)
+        assertClose 1e-5 1e-5 (finite expected) (finite actual)
+    let sampleOf (a: float32[]) (size: int) (k: int) = a.[k * size .. (k + 1) * size - 1]
+    for k in 0 .. 8 do
+        sameAs (sampleOf (yOff.ToFloat32Array()) (6 * 49) k) (sampleOf (y.ToFloat32Array()) (6 * 49) k)
+        sameAs (sampleOf (gsOff.[0].ToFloat32Array()) plane k) (sampleOf (gs.[0].ToFloat32Array()) plane k)
+    Assert.Contains(Single.NaN, sampleOf (y.ToFloat32Array()) (6 * 49) 1)
+    Assert.Contains(Single.NaN, sampleOf (gs.[0].ToFloat32Array()) plane 6)
+    // one NaN input reaches only the outputs whose windows read it, not a whole Winograd tile's worth
+    Assert.True((sampleOf (y.ToFloat32Array()) (6 * 49) 1 |> Array.filter Single.IsNaN).Length < 6 * 49)

@@ -729,13 +729,15 @@ module Conv =
         (x: 'T[]) (g: Geo) (w: 'T[]) (bias: 'T[]) (y: 'T[]) (ix: int64[]) =
         forChunks<'T> g (chunkSamples g) (fun _ n0 ns col z -> forwardSamples x g w bias y ix n0 ns col z)
 
-    /// Whether the fused forward runs Winograd's F(2×2, 3×3) (`useWinograd`, float32, a 3×3 kernel with stride 1, padding 1,
-    /// one group, planes at most 16 wide: the second block of the Fashion-MNIST CNN).
+    /// Whether the fused block runs Winograd's F(2×2, 3×3) (`useWinograd`, float32, a 3×3 kernel with stride 1, padding 1,
+    /// one group, planes at most 16 wide, AVX2 and FMA: the second block of the Fashion-MNIST CNN): its forward always, its
+    /// input gradient where the planes' height and width are even. HYBRID_NO_WINOGRAD=1 or `useWinograd <- false` turns
+    /// it off (im2col's products then run).
     let mutable useWinograd = Environment.GetEnvironmentVariable "HYBRID_NO_WINOGRAD" <> "1"
 
     let private winograd<'T> (g: Geo) =
         useWinograd && typeof<'T> = typeof<float32> && g.KH = 3 && g.KW = 3 && g.SH = 1 && g.SW = 1 && g.PH = 1 && g.PW = 1
-        && g.DH = 1 && g.DW = 1 && g.G = 1 && Winograd.fits g.H g.W
+        && g.DH = 1 && g.DW = 1 && g.G = 1 && Winograd.fits g.H g.W && Avx2.IsSupported && Fma.IsSupported
 
     /// The fused forward by Winograd, a few samples on each core; a sample with a non-finite input or output (or every
     /// sample, when a weight is not finite) is computed again by im2col, so NaN and infinities stay where they were.
@@ -766,6 +768,12 @@ module Conv =
         let s = chunkSamples g
         let chunks = (g.N + s - 1) / s
         let gwParts = if isNull gw then null else Array.zeroCreate<'T> (chunks * g.O * g.K)
+        // the input gradient by Winograd: the flipped bank's U, or null where it does not apply
+        let uFlip =
+            if isNull gx || not (winograd<'T> g) || g.H % 2 = 1 || g.W % 2 = 1 then null
+            else
+                let w32 = box w :?> float32[]
+                if Winograd.allFinite w32 then Winograd.flipped w32 g.O g.C else null
         let gbParts = if isNull gb then null else Array.zeroCreate<'T> (chunks * g.O)
         forChunks<'T> g s (fun c n0 ns col gz ->
             let ld = ns * g.L
@@ -783,9 +791,19 @@ module Conv =
                 // for 144 × 32 by 784); transposed once at the end
                 Matmul.gemmSerial false false true g.K g.O ld col 0 ld gz 0 ld gwParts (c * g.O * g.K) g.O
             if not (isNull gx) then
-                Matmul.gemmSerial false true false g.K ld g.O w 0 g.K gz 0 ld col 0 ld
-                for n in n0 .. n0 + ns - 1 do
-                    col2im col ((n - n0) * g.L) ld g gx (n * g.C * g.H * g.W))
+                // by Winograd where it applies, sample by sample; a sample it declines (not finite) by the gemm and col2im
+                let declined =
+                    if isNull uFlip then [ n0 .. n0 + ns - 1 ]
+                    else
+                        let scratch = Winograd.Scratch.For(g.O, g.H, g.C)
+                        [ for n in n0 .. n0 + ns - 1 do
+                            let xOff = n * g.C * g.H * g.W
+                            if not (Winograd.inputGradient (box gz :?> float32[]) ((n - n0) * g.L) ld g.O g.H g.W uFlip g.C (box gx :?> float32[]) xOff scratch) then
+                                Span<'T>(gx, xOff, g.C * g.H * g.W).Clear()
+                                yield n ]
+                for n in declined do
+                    Matmul.gemmSerial false true false g.K g.L g.O w 0 g.K gz ((n - n0) * g.L) ld col 0 g.L
+                    col2im col 0 g.L g gx (n * g.C * g.H * g.W))
         let sumParts (parts: 'T[]) (out: 'T[]) =
             if not (isNull parts) then
                 let len = out.Length

@@ -55,27 +55,38 @@ module Winograd =
                 add 3 t3
         u
 
+    /// U of the input gradient's bank: the filters w[o, c] turned 180° and the bank transposed to [c, o], so that
+    /// ∂x = conv2d(∂z, flipped, padding 1) for a 3×3 kernel with stride 1 and padding 1.
+    let flipped (w: float32[]) (o: int) (c: int) : float32[] =
+        let t = Array.zeroCreate<float32> (o * c * 9)
+        for f in 0 .. o - 1 do
+            for ch in 0 .. c - 1 do
+                for k in 0 .. 8 do t.[(ch * o + f) * 9 + k] <- w.[(f * c + ch) * 9 + 8 - k]
+        filters t c o
+
     /// Whether every element is finite.
     let allFinite (a: float32[]) = Array.forall Single.IsFinite a
 
     /// Scratch of one core for samples of c channels and h × w planes, o filters: the padded sample, the transformed
     /// inputs V [16, c, tiles], the products M [16, o, tiles] and the row transforms of one channel.
+    /// Scratch of one core, big enough for samples of c input channels, o filters and planes h high: the padded sample,
+    /// the transformed inputs V [16, c, tiles], the products M [16, o, tiles] and the row transforms of one channel.
     [<AllowNullLiteral>]
     type Scratch(c: int, h: int, o: int) =
-        let th = h / 2
         [<ThreadStatic; DefaultValue>]
         static val mutable private mine: Scratch
-        /// This thread's scratch for these sizes (made again when the sizes change).
+        /// This thread's scratch, made larger when these sizes need it.
         static member For(c: int, h: int, o: int) =
             let s = Scratch.mine
-            if isNull s || s.C <> c || s.H <> h || s.O <> o then Scratch.mine <- Scratch(c, h, o)
+            if isNull s || s.C < c || s.H < h || s.O < o then
+                Scratch.mine <- Scratch((if isNull s then c else max c s.C), (if isNull s then h else max h s.H), (if isNull s then o else max o s.O))
             Scratch.mine
         member _.C = c
         member _.H = h
         member _.O = o
         member val Xp = Array.zeroCreate<float32> (c * (h + 2) * Pitch)
-        member val V = Array.zeroCreate<float32> (16 * c * th * Lanes)
-        member val M = Array.zeroCreate<float32> (16 * o * th * Lanes)
+        member val V = Array.zeroCreate<float32> (16 * c * (h / 2) * Lanes)
+        member val M = Array.zeroCreate<float32> (16 * o * (h / 2) * Lanes)
         member val R = Array.zeroCreate<float32> ((h + 2) * 4 * Lanes)
         member val Y = Array.zeroCreate<float32> Lanes
         member val I = Array.zeroCreate<int> Lanes
@@ -101,14 +112,14 @@ module Winograd =
     /// V[ξ, ch, ti·8 + tj] = (Bᵀ d B)[ξ] for the 4×4 patch d at rows 2ti − 1.., columns 2tj − 1.. of channel ch, with
     /// Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]. Returns (v − v) summed over every V written:
     /// 0 when all are finite.
-    let private transformInput (x: float32[]) (xOff: int) (c: int) (h: int) (w: int) (s: Scratch) =
+    let private transformInput (x: float32[]) (xOff: int) (cs: int) (c: int) (h: int) (w: int) (s: Scratch) =
         let th = h / 2
         let xp, v, r = s.Xp, s.V, s.R
-        // the padded sample: row 0 and rows past h are zeros, column 0 and columns past w too
-        Array.Clear xp
+        // the padded sample (channel ch at xOff + ch·cs): row 0 and rows past h are zeros, column 0 and columns past w too
+        Array.Clear(xp, 0, c * (h + 2) * Pitch)
         for ch in 0 .. c - 1 do
             for row in 0 .. h - 1 do
-                Array.Copy(x, xOff + (ch * h + row) * w, xp, (ch * (h + 2) + row + 1) * Pitch + 1, w)
+                Span<float32>(x, xOff + ch * cs + row * w, w).CopyTo(Span<float32>(xp, (ch * (h + 2) + row + 1) * Pitch + 1, w))
         let mutable bad = Vector256<float32>.Zero
         let plane = th * Lanes
         for ch in 0 .. c - 1 do
@@ -263,11 +274,60 @@ module Winograd =
     let sample (x: float32[]) (xOff: int) (c: int) (h: int) (w: int) (u: float32[]) (o: int) (bias: float32[])
                (y: float32[]) (ix: int64[]) (yOff: int) (s: Scratch) : bool =
         let th, tw = h / 2, w / 2
-        if transformInput x xOff c h w s <> 0.0f then false
+        if transformInput x xOff (h * w) c h w s <> 0.0f then false
         else
             products u o c th s
             let mutable ok = true
             for f in 0 .. o - 1 do
                 let b = if isNull bias then 0.0f else bias.[f]
                 if transformOutput f o th tw w b s y ix (yOff + f * th * tw) <> 0.0f then ok <- false
+            ok
+
+    /// Output transform Y = Aᵀ M A of filter f's tiles, written whole into the h × w plane at yOff (h and w even: the
+    /// tiles cover it). Returns (v − v) summed over the outputs.
+    let private transformOutputPlain (f: int) (o: int) (th: int) (w: int) (s: Scratch) (y: float32[]) (yOff: int) =
+        let plane = th * Lanes
+        let mm = s.M
+        let last = s.Y
+        let mutable bad = Vector256<float32>.Zero
+        for ti in 0 .. th - 1 do
+            let at0 = f * plane + ti * Lanes
+            let step = o * plane
+            let p0 k = load mm (at0 + k * step) + load mm (at0 + (4 + k) * step) + load mm (at0 + (8 + k) * step)
+            let p1 k = load mm (at0 + (4 + k) * step) - load mm (at0 + (8 + k) * step) - load mm (at0 + (12 + k) * step)
+            let p00, p01, p02, p03 = p0 0, p0 1, p0 2, p0 3
+            let p10, p11, p12, p13 = p1 0, p1 1, p1 2, p1 3
+            let y00 = p00 + p01 + p02
+            let y01 = p01 - p02 - p03
+            let y10 = p10 + p11 + p12
+            let y11 = p11 - p12 - p13
+            bad <- bad + nonFinite y00 + nonFinite y01 + nonFinite y10 + nonFinite y11
+            // each output row interleaves the tiles' two columns: (y·0[0], y·1[0], y·0[1], y·1[1], ...)
+            let writeRow (row: int) (a: Vector256<float32>) (b: Vector256<float32>) =
+                let lo, hi = Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b)
+                let first = Avx.Permute2x128(lo, hi, 0x20uy)
+                let second = Avx.Permute2x128(lo, hi, 0x31uy)
+                let at = yOff + row * w
+                if w >= Lanes then store first y at else (first.CopyTo(last); Array.Copy(last, 0, y, at, w))
+                if w > Lanes then
+                    // columns 8..w − 1; a whole vector would run into the next row (written after) or past the plane
+                    if row < 2 * th - 1 then store second y (at + Lanes)
+                    else (second.CopyTo(last); Array.Copy(last, 0, y, at + Lanes, w - Lanes))
+            writeRow (2 * ti) y00 y01
+            writeRow (2 * ti + 1) y10 y11
+        Vector256.Sum bad
+
+    /// One sample of conv2d's input gradient for a 3×3 kernel with stride 1 and padding 1 on h × w planes (h, w even):
+    /// ∂x[ch] = Σ_f conv(∂z[f], w[f, ch] turned 180°), U the `flipped` bank; ∂z's o planes stand cs apart from gzOff, ∂x's
+    /// c planes are written whole from gxOff. False, with the sample's ∂x unspecified, where an input or an output is
+    /// not finite.
+    let inputGradient (gz: float32[]) (gzOff: int) (cs: int) (o: int) (h: int) (w: int) (u: float32[]) (c: int)
+                      (gx: float32[]) (gxOff: int) (s: Scratch) : bool =
+        let th = h / 2
+        if transformInput gz gzOff cs o h w s <> 0.0f then false
+        else
+            products u c o th s
+            let mutable ok = true
+            for ch in 0 .. c - 1 do
+                if transformOutputPlain ch c th w s gx (gxOff + ch * h * w) <> 0.0f then ok <- false
             ok
