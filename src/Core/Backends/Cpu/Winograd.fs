@@ -226,7 +226,18 @@ module Winograd =
                         acc <- fma (Vector256.Create(u.[uX + ff * c + k])) (load v (vX + k * plane + t * Lanes)) acc
                     store acc m (mX + ff * plane + t * Lanes)
 
-    /// Output transform Y = Aᵀ M A (Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]) of filter f's tiles, then per tile: the first
+    /// The four outputs of a vector of tiles, Y = Aᵀ M A with Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]: (Y00, Y01, Y10, Y11),
+    /// M(i, k) being the vector at at0 + (4i + k)·step.
+    let inline private outputTile (mm: float32[]) (at0: int) (step: int) =
+        let m i k = load mm (at0 + (4 * i + k) * step)
+        // P = Aᵀ M (rows i), then Y = P A (columns k)
+        let p0 k = m 0 k + m 1 k + m 2 k
+        let p1 k = m 1 k - m 2 k - m 3 k
+        let p00, p01, p02, p03 = p0 0, p0 1, p0 2, p0 3
+        let p10, p11, p12, p13 = p1 0, p1 1, p1 2, p1 3
+        struct (p00 + p01 + p02, p01 - p02 - p03, p10 + p11 + p12, p11 - p12 - p13)
+
+    /// Output transform Y = Aᵀ M A of filter f's tiles, then per tile: the first
     /// maximum of its four outputs in row-major order (a later one where strictly greater), plus the bias, relu, into
     /// y and ix (ix: flat index into the conv output's plane of width w). Returns (v − v) summed over the outputs.
     let private transformOutput (f: int) (o: int) (th: int) (tw: int) (w: int) (b: float32) (s: Scratch)
@@ -238,17 +249,7 @@ module Winograd =
         let mutable bad = Vector256<float32>.Zero
         let yv, iv = s.Y, s.I
         for ti in 0 .. th - 1 do
-            let at0 = f * plane + ti * Lanes
-            let step = o * plane   // from one ξ to the next
-            // P = Aᵀ M (rows i), then Y = P A (columns k); M(i, k) at ξ = 4i + k
-            let p0 k = load mm (at0 + k * step) + load mm (at0 + (4 + k) * step) + load mm (at0 + (8 + k) * step)
-            let p1 k = load mm (at0 + (4 + k) * step) - load mm (at0 + (8 + k) * step) - load mm (at0 + (12 + k) * step)
-            let p00, p01, p02, p03 = p0 0, p0 1, p0 2, p0 3
-            let p10, p11, p12, p13 = p1 0, p1 1, p1 2, p1 3
-            let y00 = p00 + p01 + p02
-            let y01 = p01 - p02 - p03
-            let y10 = p10 + p11 + p12
-            let y11 = p11 - p12 - p13
+            let struct (y00, y01, y10, y11) = outputTile mm (f * plane + ti * Lanes) (o * plane)
             bad <- bad + nonFinite y00 + nonFinite y01 + nonFinite y10 + nonFinite y11
             let right0 = Vector256.GreaterThan(y01, y00)
             let top = Vector256.ConditionalSelect(right0, y01, y00)
@@ -291,16 +292,7 @@ module Winograd =
         let last = s.Y
         let mutable bad = Vector256<float32>.Zero
         for ti in 0 .. th - 1 do
-            let at0 = f * plane + ti * Lanes
-            let step = o * plane
-            let p0 k = load mm (at0 + k * step) + load mm (at0 + (4 + k) * step) + load mm (at0 + (8 + k) * step)
-            let p1 k = load mm (at0 + (4 + k) * step) - load mm (at0 + (8 + k) * step) - load mm (at0 + (12 + k) * step)
-            let p00, p01, p02, p03 = p0 0, p0 1, p0 2, p0 3
-            let p10, p11, p12, p13 = p1 0, p1 1, p1 2, p1 3
-            let y00 = p00 + p01 + p02
-            let y01 = p01 - p02 - p03
-            let y10 = p10 + p11 + p12
-            let y11 = p11 - p12 - p13
+            let struct (y00, y01, y10, y11) = outputTile mm (f * plane + ti * Lanes) (o * plane)
             bad <- bad + nonFinite y00 + nonFinite y01 + nonFinite y10 + nonFinite y11
             // each output row interleaves the tiles' two columns: (y·0[0], y·1[0], y·0[1], y·1[1], ...)
             let writeRow (row: int) (a: Vector256<float32>) (b: Vector256<float32>) =
