@@ -85,6 +85,9 @@ module Winograd =
         member _.H = h
         member _.O = o
         member val Xp = Array.zeroCreate<float32> (c * (h + 2) * Pitch)
+        /// The plane size (h, w) whose padding Xp's zeros were laid out for (0: none yet): the padded copies write only
+        /// the interior, so the zeros stay while the planes keep their size.
+        member val XpSize = 0L with get, set
         member val V = Array.zeroCreate<float32> (16 * c * (h / 2) * Lanes)
         member val M = Array.zeroCreate<float32> (16 * o * (h / 2) * Lanes)
         member val R = Array.zeroCreate<float32> ((h + 2) * 4 * Lanes)
@@ -115,8 +118,11 @@ module Winograd =
     let private transformInput (x: float32[]) (xOff: int) (cs: int) (c: int) (h: int) (w: int) (s: Scratch) =
         let th = h / 2
         let xp, v, r = s.Xp, s.V, s.R
-        // the padded sample (channel ch at xOff + ch·cs): row 0 and rows past h are zeros, column 0 and columns past w too
-        Array.Clear(xp, 0, c * (h + 2) * Pitch)
+        // the padded sample (channel ch at xOff + ch·cs): row 0 and rows past h are zeros, column 0 and columns past w too;
+        // only the interior is written, so the zeros are laid once for each plane size
+        if s.XpSize <> (int64 h <<< 32 ||| int64 w) then
+            Array.Clear xp
+            s.XpSize <- int64 h <<< 32 ||| int64 w
         for ch in 0 .. c - 1 do
             for row in 0 .. h - 1 do
                 Span<float32>(x, xOff + ch * cs + row * w, w).CopyTo(Span<float32>(xp, (ch * (h + 2) + row + 1) * Pitch + 1, w))
