@@ -125,7 +125,12 @@ module Winograd =
             s.XpSize <- int64 h <<< 32 ||| int64 w
         for ch in 0 .. c - 1 do
             for row in 0 .. h - 1 do
-                Span<float32>(x, xOff + ch * cs + row * w, w).CopyTo(Span<float32>(xp, (ch * (h + 2) + row + 1) * Pitch + 1, w))
+                let src, dst = xOff + ch * cs + row * w, (ch * (h + 2) + row + 1) * Pitch + 1
+                // rows of 8 to 16: two vectors, the second ending at the row's end (a call per short copy cost more)
+                if w >= Lanes then
+                    store (load x src) xp dst
+                    store (load x (src + w - Lanes)) xp (dst + w - Lanes)
+                else Span<float32>(x, src, w).CopyTo(Span<float32>(xp, dst, w))
         let mutable bad = Vector256<float32>.Zero
         let plane = th * Lanes
         for ch in 0 .. c - 1 do
