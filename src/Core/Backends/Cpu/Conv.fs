@@ -719,7 +719,9 @@ module Conv =
         let hv = if vector then Array.zeroCreate<float32> (2 * pooled) else null
         let hs = if vector then Array.zeroCreate<int> (2 * pooled) else null
         chunkColumns x g n0 ns col
-        Matmul.gemmSerial false false false g.O ld g.K w 0 g.K col 0 ld z 0 ld
+        // one-threaded BLAS where it is loaded; else the managed gemm (Winograd's per-sample fallback runs without BLAS too)
+        if Blas.available.Value then Matmul.gemmSerial false false false g.O ld g.K w 0 g.K col 0 ld z 0 ld
+        else gemmT false false g.O ld g.K w 0 col 0 z 0
         for n in n0 .. n0 + ns - 1 do
             for o in 0 .. g.O - 1 do
                 poolPlane vector z (o * ld + (n - n0) * g.L) g bias o y ix ((n * g.O + o) * pooled) hv hs
