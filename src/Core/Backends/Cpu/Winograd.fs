@@ -12,9 +12,12 @@ open System.Runtime.Intrinsics.X86
 ///   y_tile = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A, summed over input channels, for the 4×4 input patch d and the 3×3 filter g;
 ///   16 products of [O × C] by [C × tiles] replace im2col's [O × 9C] by [9C × 4·tiles]: 2.25x fewer multiplies.
 ///
+/// The input gradient runs the same way: ∂x is the convolution of ∂z with the bank turned 180° and transposed.
+///
 /// Tiles run along the vector lanes, one vector per tile row, so a plane may be at most 16 columns wide (the small late
-/// planes of a CNN). A non-finite input, weight or output makes the caller recompute the sample directly: Winograd would
-/// spread one NaN or infinity over the whole tile, where the direct convolution keeps it to the outputs it touches.
+/// planes of a CNN). A non-finite input, weight, gradient or output makes the caller recompute the sample directly:
+/// Winograd would spread one NaN or infinity over the whole tile, where the direct convolution keeps it to the outputs
+/// it touches.
 module Winograd =
     /// Lanes of a tile row.
     let [<Literal>] private Lanes = 8
@@ -30,29 +33,20 @@ module Winograd =
         let u = Array.zeroCreate<float32> (16 * o * c)
         let oc = o * c
         for f in 0 .. oc - 1 do
-            let g = f * 9
-            for k in 0 .. 2 do
-                // column k of t = G·g (4 × 3)
-                let g0, g1, g2 = w.[g + k], w.[g + 3 + k], w.[g + 6 + k]
-                let t0, t1, t2, t3 = g0, 0.5f * (g0 + g1 + g2), 0.5f * (g0 - g1 + g2), g2
-                // u = t·Gᵀ: column k of t contributes to u[i, 0..3] with Gᵀ's row k
-                let add (i: int) (t: float32) =
-                    match k with
-                    | 0 ->
-                        u.[(i * 4) * oc + f] <- u.[(i * 4) * oc + f] + t
-                        u.[(i * 4 + 1) * oc + f] <- u.[(i * 4 + 1) * oc + f] + 0.5f * t
-                        u.[(i * 4 + 2) * oc + f] <- u.[(i * 4 + 2) * oc + f] + 0.5f * t
-                    | 1 ->
-                        u.[(i * 4 + 1) * oc + f] <- u.[(i * 4 + 1) * oc + f] + 0.5f * t
-                        u.[(i * 4 + 2) * oc + f] <- u.[(i * 4 + 2) * oc + f] - 0.5f * t
-                    | _ ->
-                        u.[(i * 4 + 1) * oc + f] <- u.[(i * 4 + 1) * oc + f] + 0.5f * t
-                        u.[(i * 4 + 2) * oc + f] <- u.[(i * 4 + 2) * oc + f] + 0.5f * t
-                        u.[(i * 4 + 3) * oc + f] <- u.[(i * 4 + 3) * oc + f] + t
-                add 0 t0
-                add 1 t1
-                add 2 t2
-                add 3 t3
+            let g r k = w.[f * 9 + r * 3 + k]
+            for i in 0 .. 3 do
+                // row i of t = G·g (4 × 3), then row i of u = t·Gᵀ (4 × 4)
+                let t k =
+                    match i with
+                    | 0 -> g 0 k
+                    | 1 -> 0.5f * (g 0 k + g 1 k + g 2 k)
+                    | 2 -> 0.5f * (g 0 k - g 1 k + g 2 k)
+                    | _ -> g 2 k
+                let t0, t1, t2 = t 0, t 1, t 2
+                u.[(4 * i) * oc + f] <- t0
+                u.[(4 * i + 1) * oc + f] <- 0.5f * (t0 + t1 + t2)
+                u.[(4 * i + 2) * oc + f] <- 0.5f * (t0 - t1 + t2)
+                u.[(4 * i + 3) * oc + f] <- t2
         u
 
     /// U of the input gradient's bank: the filters w[o, c] turned 180° and the bank transposed to [c, o], so that
