@@ -793,19 +793,19 @@ module Conv =
                 // for 144 × 32 by 784); transposed once at the end
                 Matmul.gemmSerial false false true g.K g.O ld col 0 ld gz 0 ld gwParts (c * g.O * g.K) g.O
             if not (isNull gx) then
-                // by Winograd where it applies, sample by sample; a sample it declines (not finite) by the gemm and col2im
-                let declined =
-                    if isNull uFlip then [ n0 .. n0 + ns - 1 ]
-                    else
-                        let scratch = Winograd.Scratch.For(g.O, g.H, g.C)
-                        [ for n in n0 .. n0 + ns - 1 do
-                            let xOff = n * g.C * g.H * g.W
-                            if not (Winograd.inputGradient (box gz :?> float32[]) ((n - n0) * g.L) ld g.O g.H g.W uFlip g.C (box gx :?> float32[]) xOff scratch) then
-                                Span<'T>(gx, xOff, g.C * g.H * g.W).Clear()
-                                yield n ]
-                for n in declined do
-                    Matmul.gemmSerial false true false g.K g.L g.O w 0 g.K gz ((n - n0) * g.L) ld col 0 g.L
-                    col2im col 0 g.L g gx (n * g.C * g.H * g.W))
+                if isNull uFlip then
+                    Matmul.gemmSerial false true false g.K ld g.O w 0 g.K gz 0 ld col 0 ld
+                    for n in n0 .. n0 + ns - 1 do
+                        col2im col ((n - n0) * g.L) ld g gx (n * g.C * g.H * g.W)
+                else
+                    // by Winograd, sample by sample; a sample it declines (not finite) by the gemm and col2im
+                    let scratch = Winograd.Scratch.For(g.O, g.H, g.C)
+                    for n in n0 .. n0 + ns - 1 do
+                        let xOff = n * g.C * g.H * g.W
+                        if not (Winograd.inputGradient (box gz :?> float32[]) ((n - n0) * g.L) ld g.O g.H g.W uFlip g.C (box gx :?> float32[]) xOff scratch) then
+                            Span<'T>(gx, xOff, g.C * g.H * g.W).Clear()
+                            Matmul.gemmSerial false true false g.K g.L g.O w 0 g.K gz ((n - n0) * g.L) ld col 0 g.L
+                            col2im col 0 g.L g gx xOff)
         let sumParts (parts: 'T[]) (out: 'T[]) =
             if not (isNull parts) then
                 let len = out.Length
