@@ -94,15 +94,21 @@ module CudaLibraries =
 type Gpu(device: Device, accelerator: Accelerator) =
     let launchers = Dictionary<string, Delegate>()
     let pool = BufferPool(accelerator)
-    let mutable blas: Result<CuBlas, string> option = None
+    // cuBLAS, or why matmul runs without it; made on first use (thread-safe, once)
+    let blas =
+        lazy (
+            if accelerator.AcceleratorType <> AcceleratorType.Cuda then Error "not a CUDA device"
+            elif Environment.GetEnvironmentVariable "HYBRID_NO_CUBLAS" = "1" then Error "HYBRID_NO_CUBLAS=1"
+            else
+                CudaLibraries.resolve.Force()
+                try Ok (new CuBlas(accelerator :?> CudaAccelerator))
+                with e -> Error (sprintf "cuBLAS did not load (%s: %s)" (e.GetType().Name) e.Message))
     /// The Hybrid device this accelerator serves.
     member _.Device = device
     /// The ILGPU accelerator.
     member _.Accelerator = accelerator
     /// Its buffer pool.
     member _.Pool = pool
-    /// True on a CUDA accelerator (cuBLAS available).
-    member _.IsCuda = accelerator.AcceleratorType = AcceleratorType.Cuda
     /// The accelerator's default stream (every launch and copy goes through it, so they stay ordered).
     member _.Stream = accelerator.DefaultStream
     /// The typed launcher of a static kernel method (generic ones instantiated at `typeArgs`), compiled on
@@ -132,25 +138,14 @@ type Gpu(device: Device, accelerator: Accelerator) =
     /// cuBLAS on this accelerator, created on first use: None off CUDA, with HYBRID_NO_CUBLAS=1, or when no
     /// cuBLAS library loads (matmul then runs the tiled kernel; `CuBlasProblem` says why).
     member _.CuBlas : CuBlas option =
-        lock launchers (fun () ->
-            if blas.IsNone then
-                blas <-
-                    Some (
-                        if accelerator.AcceleratorType <> AcceleratorType.Cuda then Error "not a CUDA device"
-                        elif Environment.GetEnvironmentVariable "HYBRID_NO_CUBLAS" = "1" then Error "HYBRID_NO_CUBLAS=1"
-                        else
-                            CudaLibraries.resolve.Force()
-                            try Ok (new CuBlas(accelerator :?> CudaAccelerator))
-                            with e -> Error (sprintf "cuBLAS did not load (%s: %s)" (e.GetType().Name) e.Message))
-            match blas with
-            | Some (Ok b) -> Some b
-            | _ -> None)
+        match blas.Value with
+        | Ok b -> Some b
+        | Error _ -> None
     /// Why matmul does not use cuBLAS here (None when it does).
-    member this.CuBlasProblem : string option =
-        this.CuBlas |> ignore
-        match blas with
-        | Some (Error why) -> Some why
-        | _ -> None
+    member _.CuBlasProblem : string option =
+        match blas.Value with
+        | Ok _ -> None
+        | Error why -> Some why
     /// Wait for every queued kernel and copy.
     member _.Synchronize() = accelerator.Synchronize()
 
