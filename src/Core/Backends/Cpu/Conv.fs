@@ -520,11 +520,6 @@ module Conv =
     let inline private relu<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> (v: 'T) =
         Vector128.Max(Vector128.CreateScalarUnsafe v, Vector128<'T>.Zero).ToScalar()
 
-    /// v's lanes reordered by idx: one vpermps where AVX2 is there (Vector256.Shuffle is fast only for indices the JIT
-    /// sees as constants, which a vector held in a local is not).
-    let inline private permute (v: Vector256<float32>) (idx: Vector256<int>) =
-        if Avx2.IsSupported then Avx2.PermuteVar8x32(v, idx) else Vector256.Shuffle(v, idx)
-
     /// Whether poolPlane32 takes a plane: float32, rows of whole pairs, ≥ 8 pairs in the pooled rows, ≥ 4 windows a row.
     let private vectorPool<'T> (g: Geo) =
         typeof<'T> = typeof<float32> && g.Wo % 2 = 0 && g.Wo / 2 >= 4 && (g.Ho / 2) * g.Wo >= 8
@@ -537,17 +532,12 @@ module Conv =
     let private poolPlane32 (z: float32[]) (zOff: int) (w: int) (ho: int) (wo: int) (b: float32)
                             (y: float32[]) (ix: int64[]) (yOff: int) (hv: float32[]) (hs: int[]) =
         let pairs = 2 * ho * wo
-        let evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7)
-        let z0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference z
         let hv0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference hv
         let hs0 = &Runtime.InteropServices.MemoryMarshal.GetArrayDataReference hs
         let mutable next = 0
         while next < pairs do
             let k = min next (pairs - 8)
-            let v0 = permute (Vector256.LoadUnsafe(&z0, unativeint (zOff + 2 * k))) evenOdd
-            let v1 = permute (Vector256.LoadUnsafe(&z0, unativeint (zOff + 2 * k + 8))) evenOdd
-            let ev = Vector256.Create(v0.GetLower(), v1.GetLower())
-            let od = Vector256.Create(v0.GetUpper(), v1.GetUpper())
+            let struct (ev, od) = Kernels.deinterleave z (zOff + 2 * k)
             let take = Vector256.BitwiseOr(Vector256.GreaterThan(od, ev), Vector256.OnesComplement(Vector256.Equals(od, od)))
             Vector256.StoreUnsafe(Vector256.ConditionalSelect(take, od, ev), &hv0, unativeint k)
             Vector256.StoreUnsafe(Vector256.BitwiseAnd(take.AsInt32(), Vector256<int>.One), &hs0, unativeint k)
@@ -629,8 +619,8 @@ module Conv =
                 let bottom = Vector128.GreaterThanOrEqual(c, vw).AsSingle()
                 let gTop = Vector128.AndNot(g, bottom)
                 let gBottom = Vector128.BitwiseAnd(g, bottom)
-                let top = permute (Vector256.Create(Vector128.AndNot(gTop, right), Vector128.BitwiseAnd(gTop, right))) zip
-                let low = permute (Vector256.Create(Vector128.AndNot(gBottom, right), Vector128.BitwiseAnd(gBottom, right))) zip
+                let top = Kernels.permute (Vector256.Create(Vector128.AndNot(gTop, right), Vector128.BitwiseAnd(gTop, right))) zip
+                let low = Kernels.permute (Vector256.Create(Vector128.AndNot(gBottom, right), Vector128.BitwiseAnd(gBottom, right))) zip
                 let dst = zOff + 2 * oh * w + 2 * j
                 Vector256.StoreUnsafe(top, &gz0, unativeint dst)
                 Vector256.StoreUnsafe(low, &gz0, unativeint (dst + w))

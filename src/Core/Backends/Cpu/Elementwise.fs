@@ -3,6 +3,8 @@ namespace Hybrid.Core.Backends.Cpu
 open System
 open System.Numerics
 open System.Numerics.Tensors
+open System.Runtime.Intrinsics
+open System.Runtime.Intrinsics.X86
 
 /// Pointwise functions of one tensor. Parametrised ones carry their scalar.
 type UnaryOp =
@@ -24,6 +26,20 @@ type BinaryOp =
 
 /// Generic SIMD kernels over spans for float32 and float64 (System.Numerics.Tensors does the vector work).
 module Kernels =
+
+    /// v's lanes reordered by idx: one vpermps where AVX2 is there (Vector256.Shuffle is fast only for indices the JIT
+    /// sees as constants, which a vector held in a local is not).
+    let inline internal permute (v: Vector256<float32>) (idx: Vector256<int>) =
+        if Avx2.IsSupported then Avx2.PermuteVar8x32(v, idx) else Vector256.Shuffle(v, idx)
+
+    /// The even and the odd elements of the 16 floats at p[at..]: (p[at], p[at + 2], ..., p[at + 14]) and
+    /// (p[at + 1], ..., p[at + 15]). Unchecked: the caller keeps the 16 inside p.
+    let inline internal deinterleave (p: float32[]) (at: int) =
+        let evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7)
+        let p0 = &System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference p
+        let a = permute (Vector256.LoadUnsafe(&p0, unativeint at)) evenOdd
+        let b = permute (Vector256.LoadUnsafe(&p0, unativeint (at + 8))) evenOdd
+        struct (Vector256.Create(a.GetLower(), b.GetLower()), Vector256.Create(a.GetUpper(), b.GetUpper()))
 
     /// Abramowitz-Stegun 7.1.26 is too coarse for gradient checks; this is erf by W. J. Cody's rational
     /// approximations (|rel err| < 1e-15), evaluated in float64.

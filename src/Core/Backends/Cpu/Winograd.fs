@@ -96,16 +96,6 @@ module Winograd =
     let inline private fma (a: Vector256<float32>) (b: Vector256<float32>) (acc: Vector256<float32>) =
         if Fma.IsSupported then Fma.MultiplyAdd(a, b, acc) else acc + a * b
 
-    /// Even and odd elements of the 16 floats at p: (p[0], p[2], ..., p[14]) and (p[1], p[3], ..., p[15]).
-    let inline private deinterleave (p: float32[]) (at: int) =
-        let evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7)
-        let a = load p at
-        let b = load p (at + 8)
-        let a', b' =
-            if Avx2.IsSupported then Avx2.PermuteVar8x32(a, evenOdd), Avx2.PermuteVar8x32(b, evenOdd)
-            else Vector256.Shuffle(a, evenOdd), Vector256.Shuffle(b, evenOdd)
-        struct (Vector256.Create(a'.GetLower(), b'.GetLower()), Vector256.Create(a'.GetUpper(), b'.GetUpper()))
-
     /// V[ξ, ch, ti·8 + tj] = (Bᵀ d B)[ξ] for the 4×4 patch d at rows 2ti − 1.., columns 2tj − 1.. of channel ch, with
     /// Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]. Returns (v − v) summed over every V written:
     /// 0 when all are finite.
@@ -131,8 +121,8 @@ module Winograd =
             // along each padded row: d0..d3 = p[2tj..2tj+3] → (d0 − d2, d1 + d2, d2 − d1, d1 − d3)
             for row in 0 .. 2 * th + 1 do
                 let at = (ch * (h + 2) + row) * Pitch
-                let struct (e, o) = deinterleave xp at
-                let struct (e1, o1) = deinterleave xp (at + 2)
+                let struct (e, o) = Kernels.deinterleave xp at
+                let struct (e1, o1) = Kernels.deinterleave xp (at + 2)
                 let rr = row * 4 * Lanes
                 store (e - e1) r rr
                 store (o + e1) r (rr + Lanes)
