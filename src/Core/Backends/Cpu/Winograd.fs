@@ -61,8 +61,6 @@ module Winograd =
     /// Whether every element is finite.
     let allFinite (a: float32[]) = Array.forall Single.IsFinite a
 
-    /// Scratch of one core for samples of c channels and h × w planes, o filters: the padded sample, the transformed
-    /// inputs V [16, c, tiles], the products M [16, o, tiles] and the row transforms of one channel.
     /// Scratch of one core, big enough for samples of c input channels, o filters and planes h high: the padded sample,
     /// the transformed inputs V [16, c, tiles], the products M [16, o, tiles] and the row transforms of one channel.
     [<AllowNullLiteral>]
@@ -264,20 +262,25 @@ module Winograd =
                 ix.[dst + j] <- int64 iv.[j]
         Vector256.Sum bad
 
+    /// The skeleton of both passes: the sample's c input planes (cs apart from xOff) transformed, multiplied by U into
+    /// o output planes, then `output f` for each plane f, until one reports a non-finite value (v − v summed ≠ 0). True
+    /// when every input and output was finite; on false, the later planes are left unwritten.
+    let private convolve (x: float32[]) (xOff: int) (cs: int) (c: int) (h: int) (w: int) (u: float32[]) (o: int) (s: Scratch)
+                         (output: int -> float32) =
+        transformInput x xOff cs c h w s = 0.0f
+        && (products u o c (h / 2) s
+            let mutable f = 0
+            while f < o && output f = 0.0f do f <- f + 1
+            f = o)
+
     /// One sample of max_pool2d(relu(conv2d(x, w, padding 1) + bias), 2) for a float32 3×3 filter bank given as U
     /// (`filters`), into y and ix at the sample's planes. False, with y and ix of this sample unspecified, where an
     /// input or an output is not finite (the caller then computes the sample directly).
     let sample (x: float32[]) (xOff: int) (c: int) (h: int) (w: int) (u: float32[]) (o: int) (bias: float32[])
                (y: float32[]) (ix: int64[]) (yOff: int) (s: Scratch) : bool =
         let th, tw = h / 2, w / 2
-        if transformInput x xOff (h * w) c h w s <> 0.0f then false
-        else
-            products u o c th s
-            let mutable ok = true
-            for f in 0 .. o - 1 do
-                let b = if isNull bias then 0.0f else bias.[f]
-                if transformOutput f o th tw w b s y ix (yOff + f * th * tw) <> 0.0f then ok <- false
-            ok
+        convolve x xOff (h * w) c h w u o s (fun f ->
+            transformOutput f o th tw w (if isNull bias then 0.0f else bias.[f]) s y ix (yOff + f * th * tw))
 
     /// Output transform Y = Aᵀ M A of filter f's tiles, written whole into the h × w plane at yOff (h and w even: the
     /// tiles cover it). Returns (v − v) summed over the outputs.
@@ -310,11 +313,4 @@ module Winograd =
     /// not finite.
     let inputGradient (gz: float32[]) (gzOff: int) (cs: int) (o: int) (h: int) (w: int) (u: float32[]) (c: int)
                       (gx: float32[]) (gxOff: int) (s: Scratch) : bool =
-        let th = h / 2
-        if transformInput gz gzOff cs o h w s <> 0.0f then false
-        else
-            products u c o th s
-            let mutable ok = true
-            for ch in 0 .. c - 1 do
-                if transformOutputPlain ch c th w s gx (gxOff + ch * h * w) <> 0.0f then ok <- false
-            ok
+        convolve gz gzOff cs o h w u c s (fun ch -> transformOutputPlain ch c (h / 2) w s gx (gxOff + ch * h * w))
