@@ -1,0 +1,1 @@
+namespace Hybrid.Core.Search
