@@ -7,6 +7,8 @@ need=()
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 # the independent TensorBoard reader of tests/Properties/golden/check_tfevents.py
 /usr/bin/python3 -c "import google.protobuf" 2>/dev/null || need+=(python3-protobuf)
+# the PostgreSQL study storage tests start a throwaway server from Debian's binaries
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) \
