@@ -152,6 +152,8 @@ module Study =
         | WasPruned of float option
         | Failed of string
         | Interrupted
+        /// The objective described an invalid space (a bug in the caller): the trial fails and the study stops.
+        | InvalidSpace of InvalidSpaceException
 
     /// Runs the objective on a trial with a heartbeat timer beside it and classifies how it ended.
     let runTrial (study: Study) (options: StudyOptions) (trial: TrialRun) (objective: TrialRun -> float) : Outcome =
@@ -166,6 +168,7 @@ module Study =
         with
         | :? TrialPrunedException -> WasPruned(lastValue ())
         | :? TrialDivergedException as d -> Failed d.Message
+        | :? InvalidSpaceException as e -> InvalidSpace e
         | :? OperationCanceledException when trial.Cancellation.IsCancellationRequested -> Interrupted
         | e -> Failed(sprintf "%s: %s" (e.GetType().Name) e.Message)
 
@@ -177,13 +180,15 @@ module Study =
         | Completed v -> study.Storage.Finish(id, n, Complete, Some v, None, now) |> ignore
         | WasPruned v -> study.Storage.Finish(id, n, Pruned, v, None, now) |> ignore
         | Failed why -> study.Storage.Finish(id, n, Fail, None, Some why, now) |> ignore
+        | InvalidSpace e -> study.Storage.Finish(id, n, Fail, None, Some e.Message, now) |> ignore
         | Interrupted ->
             if study.Storage.Finish(id, n, Fail, None, Some "interrupted", now) && not trial.Config.IsEmpty then
                 enqueue study trial.Config |> ignore
 
     /// Runs trials until nTrials have started in this call, the timeout has passed, or the token is cancelled;
     /// nJobs workers run in this process, each on its own thread, sharing the storage. Returns the numbers of the
-    /// trials this call ran.
+    /// trials this call ran. An objective that describes an invalid space stops the study with that error (its trial
+    /// fails with the message); a storage error stops the worker that met it, and is raised once all have stopped.
     ///
     /// Reproducibility: with nJobs = 1 (and no other worker on the study) trial n's configuration is a function of
     /// (seed, n, the results of trials 0..n-1), so a rerun with the same seed and a deterministic objective gives
@@ -209,10 +214,15 @@ module Study =
                     else
                         let trial = ask study options worker cancel
                         ran.Add trial.Number
-                        tell study trial (runTrial study options trial objective)
+                        let outcome = runTrial study options trial objective
+                        tell study trial outcome
+                        match outcome with
+                        | InvalidSpace e -> raise e
+                        | _ -> ()
             with e -> errors.Add e
         let threads = [ for j in 0 .. nJobs - 1 -> Thread(ThreadStart(work j), IsBackground = true, Name = sprintf "search-worker-%d" j) ]
         for t in threads do t.Start()
         for t in threads do t.Join()
+        if errors.Count = 1 then Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(Seq.head errors).Throw()
         if not errors.IsEmpty then raise (AggregateException(sprintf "search: %d worker(s) of study '%s' stopped on a storage error" errors.Count study.Stored.Name, errors))
         ran |> Seq.sort |> List.ofSeq
