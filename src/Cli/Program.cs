@@ -31,82 +31,27 @@ var augment = Opt("--augment", "random horizontal flips and 2-pixel crops", fals
 var limit = new Option<int?>("--limit") { Description = "use only the first N training images (quick runs)" };
 var logEvery = Opt("--log-every", "batches between progress lines and metric rows", 100);
 var stopAfter = new Option<long?>("--stop-after") { Description = "stop as Ctrl-C would after this many batches (tests)", Hidden = true };
-var train = new Command("train", "train a model on Fashion-MNIST (with no options: an MLP with Adam, 3 epochs)")
+var overwrite = Opt("--overwrite", "replace an existing run folder of the same --name (its checkpoints and logs are deleted)", false);
+var keepCheckpoints = Opt("--keep-checkpoints", "committed checkpoints kept (runs/<name>/checkpoints/step-N); a damaged newest one falls back to the previous", 2);
+var onNan = Opt("--on-nan", "non-finite loss or gradient: stop (exit 3, nothing saved from it) | skip-batch", "stop");
+var verbose = Opt("--verbose", "print the stack trace of an error", false);
+var train = new Command("train", "train a model on Fashion-MNIST (with no options: an MLP with Adam, 3 epochs). Exit codes: 0 finished, 1 error, 2 bad option, 3 diverged, 130 Ctrl-C, 143 SIGTERM (both stop after the batch and commit a checkpoint)")
 {
     model, optimizer, lr, batchSize, epochs, scheduler, weightDecay, dropout, init, seed, device, data, name, runs, resume,
-    valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter,
+    valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter, overwrite, keepCheckpoints, onNan, verbose,
 };
 train.SetAction(parse =>
 {
-    var resumeDir = parse.GetValue(resume);
-    TrainConfig cfg;
-    string runDir;
-    if (resumeDir is not null)
+    try { return TrainCommand.Run(parse, new TrainOptions(model, optimizer, lr, batchSize, epochs, scheduler, weightDecay, dropout, init, seed, device,
+        data, name, runs, resume, valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter, overwrite, keepCheckpoints, onNan)); }
+    catch (Exception e)
     {
-        var cfgPath = Path.Combine(resumeDir, "config.json");
-        if (!File.Exists(cfgPath)) { Console.Error.WriteLine($"train: --resume {resumeDir}: no config.json there (not a run directory)"); return 2; }
-        cfg = TrainConfig.Load(cfgPath);
-        runDir = resumeDir;
+        // every error is one line; --verbose adds the stack trace
+        var msg = e.Message.ReplaceLineEndings(" ");
+        Console.Error.WriteLine(msg.StartsWith("train:", StringComparison.Ordinal) ? msg : $"train: {msg}");
+        if (parse.GetValue(verbose)) Console.Error.WriteLine(e);
+        return e.InnerException is Hybrid.Nn.DivergenceException ? 3 : e is ArgumentException ? 2 : 1;
     }
-    else
-    {
-        cfg = new TrainConfig
-        {
-            Model = parse.GetValue(model)!, Optimizer = parse.GetValue(optimizer)!, Lr = parse.GetValue(lr),
-            BatchSize = parse.GetValue(batchSize), Epochs = parse.GetValue(epochs), Scheduler = parse.GetValue(scheduler)!,
-            WeightDecay = parse.GetValue(weightDecay), Dropout = parse.GetValue(dropout), Init = parse.GetValue(init)!,
-            Seed = parse.GetValue(seed), Device = parse.GetValue(device)!, Data = parse.GetValue(data), RunsDir = parse.GetValue(runs)!,
-            ValSplit = parse.GetValue(valSplit), Patience = parse.GetValue(patience), L1 = parse.GetValue(l1), L2 = parse.GetValue(l2),
-            Augment = parse.GetValue(augment), Limit = parse.GetValue(limit), LogEvery = parse.GetValue(logEvery),
-        };
-        cfg = cfg with { Name = parse.GetValue(name) ?? $"{cfg.Model}-{cfg.Optimizer}-{DateTime.Now:yyyyMMdd-HHmmss}" };
-        runDir = Path.Combine(cfg.RunsDir, cfg.Name);
-    }
-    try { cfg.Validate(); }
-    catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
-    Directory.CreateDirectory(runDir);
-    if (resumeDir is null) cfg.Save(Path.Combine(runDir, "config.json"));
-    using var cts = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("stopping after the current batch..."); };
-    // on a terminal the progress bar owns the screen: lines go through Spectre so they print above it
-    var live = !Console.IsOutputRedirected;
-    Action<string> say = live ? line => AnsiConsole.WriteLine(line) : Console.WriteLine;
-    var trainer = new Trainer(cfg, runDir, say);
-    if (parse.GetValue(stopAfter) is long stopAt) trainer.OnStep = s => { if (s >= stopAt) cts.Cancel(); };
-    Console.WriteLine($"run {runDir}: {cfg.Model}, {cfg.Optimizer} lr {cfg.EffectiveLr}, batch {cfg.BatchSize}, {cfg.Epochs} epochs, scheduler {cfg.Scheduler}");
-    trainer.OnEpoch = (ep, trainLoss, trainAcc, valLoss, testAcc, lrNow, secs) =>
-        say($"epoch {ep + 1,3}/{cfg.Epochs}  train loss {trainLoss:F4}  train acc {trainAcc:F4}  val loss {valLoss:F4}  test acc {testAcc:F4}  lr {lrNow:G4}  {secs:F2} s");
-    try
-    {
-        if (!live)
-        {
-            trainer.OnBatch = (ep, b, nb, loss, acc, lrNow, rate) =>
-                Console.WriteLine($"  epoch {ep + 1} batch {b}/{nb}  loss {loss:F4}  acc {acc:F4}  lr {lrNow:G4}  {rate:F0} samples/s");
-            trainer.Run(cts.Token, resumeDir is not null);
-        }
-        else
-        {
-            AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    ProgressTask? task = null;
-                    trainer.OnBatch = (ep, b, nb, loss, acc, lrNow, rate) =>
-                    {
-                        task ??= ctx.AddTask("training", maxValue: nb);
-                        task.MaxValue = nb;
-                        task.Value = b;
-                        task.Description = $"epoch {ep + 1} loss {loss:F4} acc {acc:F3} lr {lrNow:G3} {rate:F0}/s";
-                    };
-                    trainer.Run(cts.Token, resumeDir is not null);
-                });
-        }
-    }
-    catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
-    {
-        Console.Error.WriteLine($"train: {e.Message}");
-        return 1;
-    }
-    return 0;
 });
 root.Subcommands.Add(train);
 

@@ -26,10 +26,13 @@ internal sealed record TrainConfig
     public bool Augment { get; init; }
     public int? Limit { get; init; }
     public int LogEvery { get; init; } = 100;
+    public int KeepCheckpoints { get; init; } = 2;
+    public string OnNan { get; init; } = "stop";
 
     public static readonly string[] Optimizers =
         { "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "adamax", "radam", "asgd", "lion" };
     public static readonly string[] Schedulers = { "none", "step", "exponential", "cosine", "onecycle", "plateau" };
+    public static readonly string[] NanPolicies = { "stop", "skip-batch" };
 
     /// <summary>The learning rate: the given one, else a conventional default for the optimizer.</summary>
     public double EffectiveLr => Lr ?? Optimizer switch
@@ -59,6 +62,9 @@ internal sealed record TrainConfig
         if (!(L1 >= 0)) Fail("l1", L1, ">= 0");
         if (!(L2 >= 0)) Fail("l2", L2, ">= 0");
         if (Limit is int n && n <= 0) Fail("limit", n, "a positive integer");
+        if (LogEvery <= 0) Fail("log-every", LogEvery, "a positive integer");
+        if (KeepCheckpoints <= 0) Fail("keep-checkpoints", KeepCheckpoints, "a positive integer");
+        if (!NanPolicies.Contains(OnNan)) Fail("on-nan", OnNan, string.Join("|", NanPolicies));
         ValidateDevice();
     }
 
@@ -81,8 +87,20 @@ internal sealed record TrainConfig
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+    /// <summary>Writes config.json atomically (a crash leaves the old file or the new one, never a part).</summary>
+    public void Save(string path) => Hybrid.Core.Durability.AtomicFile.writeAllText("the run configuration", path, JsonSerializer.Serialize(this, Json));
 
-    public static TrainConfig Load(string path) =>
-        JsonSerializer.Deserialize<TrainConfig>(File.ReadAllText(path)) ?? throw new InvalidDataException($"train: {path} holds no configuration");
+    /// <summary>Reads config.json; an empty, truncated or garbled file is one InvalidDataException naming it.</summary>
+    public static TrainConfig Load(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainConfig>(File.ReadAllText(path))
+                ?? throw new InvalidDataException($"train: {path} holds no configuration (null)");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"train: {path} is not a valid run configuration ({(e.Message.Split('.')[0])})");
+        }
+    }
 }

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Hybrid.Core.Data;
+using Hybrid.Core.Durability;
 using Hybrid.Core.Logging;
+using Microsoft.FSharp.Collections;
 using Hybrid.Nn;
 using Hybrid.Optim;
 using Hybrid.Optim.LrScheduler;
@@ -24,19 +26,23 @@ internal sealed record Progress
     public double Seconds { get; init; }
     public List<double> PlateauMetrics { get; init; } = new();
     public bool Finished { get; init; }
+    public int SkippedBatches { get; init; }
 }
+
+/// <summary>How a training run ended: the process's exit code follows from it (0 only for Finished).</summary>
+internal enum RunOutcome { Finished, Interrupted }
 
 /// <summary>Trains a Fashion-MNIST model through the C# facade, logging metrics, TensorBoard events, checkpoints and plots.</summary>
 internal sealed class Trainer
 {
     private readonly TrainConfig _cfg;
-    private readonly string _runDir;
     private readonly Action<string> _log;
+    // the claimed run folder, set by Run
+    private string _runDirForSave = "";
 
-    public Trainer(TrainConfig cfg, string runDir, Action<string> log)
+    public Trainer(TrainConfig cfg, Action<string> log)
     {
         _cfg = cfg;
-        _runDir = runDir;
         _log = log;
     }
 
@@ -76,21 +82,58 @@ internal sealed class Trainer
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    private static string CheckpointDir(string runDir) => Path.Combine(runDir, "checkpoint");
+    /// <summary>The folder of the run's committed checkpoints (step-numbered subfolders).</summary>
+    public static string CheckpointRoot(string runDir) => Path.Combine(runDir, "checkpoints");
 
-    /// <summary>Runs (or continues) training; returns the final test accuracy.</summary>
-    public double Run(CancellationToken stop, bool resume)
+    // the data, loaded and checked before anything is created on disk
+    private Dataset? _all, _test;
+    private int[] _trainIdx = Array.Empty<int>(), _valIdx = Array.Empty<int>();
+    // the newest committed checkpoint: named when a run diverges
+    private string? _lastGood;
+
+    /// <summary>Why the run is being stopped ("Ctrl-C (SIGINT)", "SIGTERM", "--stop-after"), set before the token is cancelled.</summary>
+    public string StopReason { get; set; } = "a stop request";
+
+    /// <summary>
+    /// Loads the data and checks it (28×28 images, labels in 0..9, a validation split that leaves training
+    /// images), before any run folder exists: a bad --data leaves nothing behind.
+    /// </summary>
+    public void LoadData()
     {
         var data = FashionMnist.load(_cfg.Data is null ? FSharpOption<string>.None : FSharpOption<string>.Some(_cfg.Data), true);
+        foreach (var (split, what) in new[] { (data.Train, "training"), (data.Test, "test") })
+        {
+            if (split.Rows != 28 || split.Cols != 28)
+                throw new InvalidDataException($"train: the {what} images are {split.Rows}x{split.Cols} (the models expect 28x28)");
+            if (split.Count == 0) throw new InvalidDataException($"train: the {what} set holds no images");
+            for (int i = 0; i < split.Labels.Length; i++)
+                if (split.Labels[i] is < 0 or > 9)
+                    throw new InvalidDataException($"train: {what} label {split.Labels[i]} at index {i} is out of range (expected 0..9)");
+        }
         _log($"data: {data.Source} — {data.Train.Count} train, {data.Test.Count} test images");
         // one copy of the images (188 MB as float32): train and validation are index subsets of it
-        var all = Dataset.OfSplit(data.Train);
-        var (trainIdx, valIdx) = Split(data.Train.Count);
-        var test = Dataset.OfSplit(data.Test);
+        _all = Dataset.OfSplit(data.Train);
+        (_trainIdx, _valIdx) = Split(data.Train.Count);
+        if (_trainIdx.Length == 0)
+            throw new ArgumentException($"train: --val-split {_cfg.ValSplit} of {_valIdx.Length} images leaves no training images (lower --val-split or raise --limit)");
+        _test = Dataset.OfSplit(data.Test);
         data = null;
         // return the loading buffers (gzip streams, bytes) to the OS before training
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         LogMemory("data loaded");
+    }
+
+    /// <summary>
+    /// Runs (or continues) training in a claimed run folder. Returns how it ended; throws
+    /// <see cref="DivergenceException"/> (nothing saved from the bad step) and one-line I/O errors.
+    /// </summary>
+    public RunOutcome Run(string runDir, CancellationToken stop, bool resume)
+    {
+        if (_all is null || _test is null) LoadData();
+        _runDirForSave = runDir;
+        var all = _all!;
+        var test = _test!;
+        var (trainIdx, valIdx) = (_trainIdx, _valIdx);
         var sampleShape = _cfg.Model == "mlp" ? new[] { 784 } : new[] { 1, 28, 28 };
         var augment = _cfg.Augment
             ? FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.Some(
@@ -107,20 +150,11 @@ internal sealed class Trainer
         var optimizer = MakeOptimizer(_cfg.Optimizer, model.Parameters(), _cfg.EffectiveLr, _cfg.WeightDecay);
         var scheduler = MakeScheduler(optimizer, loader.BatchCount);
         var progress = new Progress();
-        var ckpt = CheckpointDir(_runDir);
-        if (resume)
-        {
-            progress = JsonSerializer.Deserialize<Progress>(File.ReadAllText(Path.Combine(ckpt, "progress.json")), ProgressJson)!;
-            model.Load(Path.Combine(ckpt, "model.safetensors"));
-            // schedulers are deterministic in their inputs: replay them, then restore the optimizer's exact state
-            ReplayScheduler(scheduler, progress);
-            optimizer.Load(Path.Combine(ckpt, "optimizer.safetensors"));
-            _log($"resumed at epoch {progress.Epoch + 1}, batch {progress.Batch}, step {progress.Step}");
-        }
+        if (resume) progress = Restore(runDir, model, optimizer, scheduler);
 
         WarmUp(sampleShape);
-        using var events = new SummaryWriter(_runDir);
-        var metrics = new MetricsWriter(Path.Combine(_runDir, "metrics.csv"));
+        using var events = new SummaryWriter(runDir);
+        using var metrics = new MetricsWriter(Path.Combine(runDir, "metrics.csv"));
         var parameters = model.Parameters().ToArray();
         double accuracy = double.NaN;
         var clock = Stopwatch.StartNew();
@@ -143,9 +177,20 @@ internal sealed class Trainer
                 if (_cfg.L2 > 0) objective += new Tensor(Hybrid.Core.Regularization.l2Penalty(_cfg.L2, parameters.Select(p => p.Core).ToArray()));
                 if (_cfg.L1 > 0) objective += new Tensor(Hybrid.Core.Regularization.l1Penalty(_cfg.L1, parameters.Select(p => p.Core).ToArray()));
                 objective.Backward();
+                var lossValue = loss.Item<float>();
+                // divergence: a non-finite loss or gradient never reaches the optimizer (nor, then, a checkpoint)
+                var gradNorm = float.IsFinite(lossValue) ? DivergenceGuard.GradNorm(parameters) : double.NaN;
+                if (!float.IsFinite(lossValue) || !double.IsFinite(gradNorm))
+                {
+                    if (_cfg.OnNan == "stop") throw Diverged(progress.Step + 1, epoch, b, lossValue, gradNorm);
+                    _log($"--on-nan skip-batch: skipping batch {b + 1} of epoch {epoch + 1} (loss {lossValue}, gradient norm {gradNorm})");
+                    b++;
+                    progress = progress with { Batch = b, SkippedBatches = progress.SkippedBatches + 1 };
+                    if (stop.IsCancellationRequested) break;
+                    continue;
+                }
                 optimizer.Step();
                 if (scheduler is OneCycleLR oc) oc.Step();
-                var lossValue = loss.Item<float>();
                 var predicted = logits.Argmax(1).ToArray<long>();
                 var targets = batch.Targets.ToInt64Array();
                 long correct = 0;
@@ -173,11 +218,13 @@ internal sealed class Trainer
             progress = progress with { Seconds = progress.Seconds + trainSeconds };
             if (stop.IsCancellationRequested && b < loader.BatchCount)
             {
-                _log($"stopping after batch {b} of epoch {epoch + 1}: writing a checkpoint");
-                SaveCheckpoint(model, optimizer, progress with { Epoch = epoch });
-                Plots.Curves(_runDir);
-                return accuracy;
+                var at = SaveCheckpoint(model, optimizer, progress with { Epoch = epoch }, epoch, b);
+                Plots.Curves(runDir);
+                _log($"interrupted by {StopReason} after batch {b} of epoch {epoch + 1}: checkpoint {at} committed; continue with --resume {runDir}");
+                return RunOutcome.Interrupted;
             }
+            // --on-nan skip-batch skipped every batch of the epoch: nothing was learnt, the run has diverged
+            if (progress.Seen == 0) throw Diverged(progress.Step, epoch, Math.Max(0, b - 1), double.NaN, double.NaN);
             var trainLoss = progress.LossSum / Math.Max(1, progress.Seen);
             var trainAcc = (double)progress.Correct / Math.Max(1, progress.Seen);
             var valLoss = valIdx.Length == 0 ? double.NaN : Evaluate(model, all, valIdx, sampleShape, _cfg.Device).Loss;
@@ -219,14 +266,62 @@ internal sealed class Trainer
                 Epoch = epoch + 1, Batch = 0, LossSum = 0, Correct = 0, Seen = 0, BestValLoss = best, BadEpochs = bad,
                 PlateauMetrics = plateau, Finished = stopEarly || epoch + 1 >= _cfg.Epochs,
             };
-            SaveCheckpoint(model, optimizer, progress);
+            var committed = SaveCheckpoint(model, optimizer, progress, epoch, loader.BatchCount);
             if (stopEarly) _log($"early stopping: validation loss has not improved for {bad} epochs");
-            if (stop.IsCancellationRequested) break;
+            if (stop.IsCancellationRequested && !progress.Finished)
+            {
+                Plots.Curves(runDir);
+                _log($"interrupted by {StopReason} at the end of epoch {epoch + 1}: checkpoint {committed} committed; continue with --resume {runDir}");
+                return RunOutcome.Interrupted;
+            }
         }
-        model.Save(Path.Combine(_runDir, "model.safetensors"));
-        Plots.Curves(_runDir);
-        _log($"done in {clock.Elapsed.TotalSeconds:F1} s; run written to {_runDir}");
-        return accuracy;
+        model.Save(Path.Combine(runDir, "model.safetensors"));
+        Plots.Curves(runDir);
+        _log($"done in {clock.Elapsed.TotalSeconds:F1} s; run written to {runDir}");
+        FinalAccuracy = accuracy;
+        return RunOutcome.Finished;
+    }
+
+    /// <summary>The last epoch's test accuracy of a finished run (NaN when the run was already finished).</summary>
+    public double FinalAccuracy { get; private set; } = double.NaN;
+
+    /// <summary>The one-line error of a diverged run (its inner exception the facade's <see cref="DivergenceException"/>).</summary>
+    private InvalidOperationException Diverged(long step, int epoch, int batch, double loss, double gradNorm)
+    {
+        var last = _lastGood is null ? "no checkpoint was committed yet" : $"the last good checkpoint is {_lastGood}";
+        return new InvalidOperationException(
+            $"train: diverged at step {step} (epoch {epoch + 1}, batch {batch + 1}): loss {loss}, gradient norm {gradNorm}; nothing was saved from it; {last} (--on-nan skip-batch skips such batches)",
+            new DivergenceException(step, loss, gradNorm));
+    }
+
+    /// <summary>
+    /// Restores model, optimizer and schedulers from the newest committed checkpoint (a damaged newer one is skipped
+    /// with a message), and cuts metrics.csv and the TensorBoard files back to its step so no row is logged twice.
+    /// </summary>
+    private Progress Restore(string runDir, Module model, Optimizer optimizer, object? scheduler)
+    {
+        var (found, notes) = Checkpoint.latest(CheckpointRoot(runDir)).ToValueTuple();
+        foreach (var n in notes) _log(n);
+        var progress = new Progress();
+        if (found is null)
+            _log($"no committed checkpoint in {CheckpointRoot(runDir)}: starting from step 0");
+        else
+        {
+            var dir = found.Value.Item1;
+            var progressPath = Path.Combine(dir, "progress.json");
+            try { progress = JsonSerializer.Deserialize<Progress>(File.ReadAllText(progressPath), ProgressJson) ?? throw new JsonException("null"); }
+            catch (JsonException e) { throw new InvalidDataException($"train: {progressPath} is not a valid progress record ({e.Message.Split('.')[0]})"); }
+            model.Load(Path.Combine(dir, "model.safetensors"));
+            // schedulers are deterministic in their inputs: replay them, then restore the optimizer's exact state
+            ReplayScheduler(scheduler, progress);
+            optimizer.Load(Path.Combine(dir, "optimizer.safetensors"));
+            _lastGood = dir;
+            _log($"resumed from {dir} at epoch {progress.Epoch + 1}, batch {progress.Batch}, step {progress.Step}");
+        }
+        var csv = Path.Combine(runDir, "metrics.csv");
+        if (File.Exists(csv)) MetricsPurge.purgeAfter(csv, progress.Step);
+        foreach (var ev in Directory.GetFiles(runDir, "events.out.tfevents.*")) TensorBoard.purgeAfter(ev, progress.Step);
+        return progress;
     }
 
     /// <summary>
@@ -286,13 +381,25 @@ internal sealed class Trainer
         _log($"memory: {when} working set {me.WorkingSet64 >> 20} MB, peak {me.PeakWorkingSet64 >> 20} MB, managed heap {gc.HeapSizeBytes >> 20} MB, committed {gc.TotalCommittedBytes >> 20} MB");
     }
 
-    private void SaveCheckpoint(Module model, Optimizer optimizer, Progress progress)
+    /// <summary>
+    /// Commits model, optimizer and progress as one checkpoint (each file atomic, the manifest last), keeping the newest
+    /// --keep-checkpoints; refuses to save non-finite weights. Returns the committed folder.
+    /// </summary>
+    private string SaveCheckpoint(Module model, Optimizer optimizer, Progress progress, int epoch, int batch)
     {
-        var dir = CheckpointDir(_runDir);
-        Directory.CreateDirectory(dir);
-        model.Save(Path.Combine(dir, "model.safetensors"));
-        optimizer.Save(Path.Combine(dir, "optimizer.safetensors"));
-        File.WriteAllText(Path.Combine(dir, "progress.json"), JsonSerializer.Serialize(progress, ProgressJson));
+        if (!DivergenceGuard.AllFinite(model.Parameters()))
+            throw Diverged(progress.Step, epoch, Math.Max(0, batch - 1), double.NaN, double.NaN);
+        var json = JsonSerializer.Serialize(progress, ProgressJson);
+        var committed = Checkpoint.commit(CheckpointRoot(_runDirForSave), progress.Step, progress.Epoch, _cfg.KeepCheckpoints,
+            FSharpFunc<string, FSharpList<string>>.FromConverter(dir =>
+            {
+                model.Save(Path.Combine(dir, "model.safetensors"));
+                optimizer.Save(Path.Combine(dir, "optimizer.safetensors"));
+                AtomicFile.writeAllText("the training progress", Path.Combine(dir, "progress.json"), json);
+                return ListModule.OfSeq(new[] { "model.safetensors", "optimizer.safetensors", "progress.json" });
+            }));
+        _lastGood = committed;
+        return committed;
     }
 
     /// <summary>Training and validation indices: a fixed permutation (independent of the run's seed) of the first Limit images.</summary>

@@ -133,9 +133,10 @@ module Safetensors =
             |> Map.ofArray
         tensors, metadata
 
-    /// Writes named tensors and string metadata to a safetensors file.
+    /// Writes named tensors and string metadata to a safetensors file, atomically (a temporary file
+    /// in the same folder, fsynced, then renamed): a crash or a full disk leaves the old file whole.
     let saveWithMetadata (path: string) (tensors: Map<string, Tensor>) (metadata: Map<string, string>) =
-        File.WriteAllBytes(path, serialize tensors metadata)
+        Hybrid.Core.Durability.AtomicFile.writeAllBytes "a safetensors file" path (serialize tensors metadata)
 
     /// Writes named tensors to a safetensors file.
     let save (path: string) (tensors: Map<string, Tensor>) = saveWithMetadata path tensors Map.empty

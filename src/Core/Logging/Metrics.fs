@@ -55,6 +55,17 @@ module Metrics =
         |> Array.filter (fun (_, l) -> l.Trim() <> "")
         |> Array.map (fun (i, l) -> parse (sprintf "%s line %d" path (i + 2)) l)
 
+/// Resuming a run: its metrics file cut back to a checkpoint.
+module MetricsPurge =
+    /// Rewrites the CSV (atomically) keeping the header and the rows up to `step`: the rows past a
+    /// checkpoint, and a torn last line, would otherwise appear twice once the resumed run logs them.
+    let purgeAfter (path: string) (step: int64) =
+        let lines = File.ReadAllLines path
+        let keep (l: string) =
+            try (Metrics.parse path l).Step <= step with _ -> false
+        let rows = lines |> Array.skip (min 1 lines.Length) |> Array.filter keep
+        Hybrid.Core.Durability.AtomicFile.writeAllText "the metrics file" path (String.Join("\n", Array.append [| Metrics.header |] rows) + "\n")
+
 /// Appends metrics rows to a CSV file (header written when the file is new or empty); each row is
 /// flushed so the file can be watched while training runs.
 type MetricsWriter(path: string) =

@@ -161,6 +161,31 @@ module TensorBoard =
         if not (File.Exists path) then raise (FileNotFoundException(sprintf "tensorboard: file not found: %s" path, path))
         parseRecords path (File.ReadAllBytes path) |> List.map decodeEvent
 
+    /// The complete records at the start of `bytes`: a torn last record (a process killed mid-write)
+    /// or any damaged one ends the list instead of raising, as TensorBoard's reader stops there.
+    let private leadingRecords (bytes: byte[]) : byte[] list =
+        let rec go (pos: int) acc =
+            if bytes.Length - pos < 16 then List.rev acc
+            else
+                let len = BinaryPrimitives.ReadUInt64LittleEndian(ReadOnlySpan(bytes, pos, 8))
+                let okHeader = BinaryPrimitives.ReadUInt32LittleEndian(ReadOnlySpan(bytes, pos + 8, 4)) = Crc32c.mask (Crc32c.compute (ReadOnlySpan(bytes, pos, 8)))
+                if not okHeader || len + 16UL > uint64 (bytes.Length - pos) then List.rev acc
+                else
+                    let len = int len
+                    let payload = bytes[pos + 12 .. pos + 12 + len - 1]
+                    if BinaryPrimitives.ReadUInt32LittleEndian(ReadOnlySpan(bytes, pos + 12 + len, 4)) <> Crc32c.mask (Crc32c.ofArray payload) then List.rev acc
+                    else go (pos + 16 + len) (payload :: acc)
+        go 0 []
+
+    /// Rewrites an event file (atomically) without the events past `step` and without a torn tail,
+    /// so a run resumed from a checkpoint at `step` logs no step twice: what torch's SummaryWriter
+    /// purge_step asks TensorBoard to hide, removed from the file itself so every reader agrees.
+    let purgeAfter (path: string) (step: int64) =
+        let kept =
+            leadingRecords (File.ReadAllBytes path)
+            |> List.filter (fun r -> try (decodeEvent r).Step <= step with _ -> false)
+        Hybrid.Core.Durability.AtomicFile.writeAllBytes "the TensorBoard event file" path (kept |> List.map frameRecord |> Array.concat)
+
     /// Seconds since the Unix epoch, now.
     let wallTime () = float (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0
 
