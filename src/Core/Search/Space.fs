@@ -98,11 +98,11 @@ module Param =
     /// Log-uniform on [low, high).
     let logUniform name low high = make name (LogUniform(low, high))
     /// An integer in [low, high], step 1.
-    let int name low high = make name (IntRange(low, high, 1L, false))
+    let int name (low: int) (high: int) = make name (IntRange(int64 low, int64 high, 1L, false))
     /// An integer in {low, low + step, ..., high}.
-    let intStep name low high step = make name (IntRange(low, high, step, false))
+    let intStep name (low: int) (high: int) (step: int) = make name (IntRange(int64 low, int64 high, int64 step, false))
     /// An integer in [low, high], log-uniform before rounding.
-    let intLog name low high = make name (IntRange(low, high, 1L, true))
+    let intLog name (low: int) (high: int) = make name (IntRange(int64 low, int64 high, 1L, true))
     /// True or false.
     let bool name = categorical name [ ParamValue.Bool false; ParamValue.Bool true ]
     /// Active only when the parent takes one of the values.
