@@ -12,7 +12,7 @@ internal sealed record TrainOptions(
     Option<string> Device, Option<string?> Data, Option<string?> Name, Option<string> Runs, Option<string?> Resume,
     Option<double> ValSplit, Option<int> Patience, Option<double> L1, Option<double> L2, Option<bool> Augment,
     Option<int?> Limit, Option<int> LogEvery, Option<long?> StopAfter, Option<bool> Overwrite, Option<int> KeepCheckpoints,
-    Option<string> OnNan);
+    Option<string> OnNan, Option<string?> Config);
 
 /// <summary>
 /// <c>hybrid train</c>: everything is validated (options, data, the run folder) before anything is created; the run
@@ -34,6 +34,13 @@ internal static class TrainCommand
             if (!File.Exists(cfgPath)) throw new ArgumentException($"train: --resume {resumeDir}: no config.json there (not a run directory)");
             cfg = TrainConfig.Load(cfgPath);
             runDir = resumeDir;
+        }
+        else if (parse.GetValue(o.Config) is string configPath)
+        {
+            if (!File.Exists(configPath)) throw new ArgumentException($"train: --config {configPath}: no such file");
+            cfg = TrainConfig.Load(configPath);
+            cfg = cfg with { Name = parse.GetValue(o.Name) ?? RunFolder.uniqueName($"{cfg.Model}-{cfg.Optimizer}"), RunsDir = parse.GetValue(o.Runs)! };
+            runDir = Path.Combine(cfg.RunsDir, cfg.Name);
         }
         else
         {

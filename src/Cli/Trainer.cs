@@ -227,7 +227,7 @@ internal sealed class Trainer
             if (progress.Seen == 0) throw Diverged(progress.Step, epoch, Math.Max(0, b - 1), double.NaN, double.NaN);
             var trainLoss = progress.LossSum / Math.Max(1, progress.Seen);
             var trainAcc = (double)progress.Correct / Math.Max(1, progress.Seen);
-            var valLoss = valIdx.Length == 0 ? double.NaN : Evaluate(model, all, valIdx, sampleShape, _cfg.Device).Loss;
+            var (valLoss, valAcc) = valIdx.Length == 0 ? (double.NaN, double.NaN) : Evaluate(model, all, valIdx, sampleShape, _cfg.Device);
             var (testLoss, testAcc) = Evaluate(model, test, null, sampleShape, _cfg.Device);
             accuracy = testAcc;
             var lrNow = optimizer.ParamGroups[0].Lr;
@@ -239,6 +239,11 @@ internal sealed class Trainer
                 Tuple.Create("epoch/test_accuracy", testAcc), Tuple.Create("epoch/lr", lrNow),
             }.Where(t => !double.IsNaN(t.Item2)));
             OnEpoch?.Invoke(epoch, trainLoss, trainAcc, valLoss, testAcc, lrNow, trainSeconds);
+            OnEpochMetrics?.Invoke(epoch, new Dictionary<string, double>
+            {
+                ["train_loss"] = trainLoss, ["train_accuracy"] = trainAcc, ["val_loss"] = valLoss, ["val_accuracy"] = valAcc,
+                ["test_loss"] = testLoss, ["test_accuracy"] = testAcc, ["lr"] = lrNow,
+            });
             _log($"evaluation: {epochClock.Elapsed.TotalSeconds - trainSeconds:F2} s");
             LogMemory($"epoch {epoch + 1}");
             // epoch-level schedulers step after the epoch, as in PyTorch's loops
@@ -354,6 +359,11 @@ internal sealed class Trainer
 
     /// <summary>Called every LogEvery batches: epoch, batch, batches, loss, accuracy, lr, samples/s.</summary>
     public Action<int, int, int, double, double, double, double>? OnBatch { get; set; }
+
+    /// <summary>Called after each epoch with its metrics by name (train_loss, train_accuracy, val_loss, val_accuracy, test_loss,
+    /// test_accuracy, lr; NaN where there is no validation split). A search's trial reports them to its pruner and, to
+    /// stop the run (pruned), cancels the token Run was given: the run then ends after this epoch's checkpoint.</summary>
+    public Action<int, IReadOnlyDictionary<string, double>>? OnEpochMetrics { get; set; }
 
     /// <summary>Called after each epoch: epoch, train loss, train accuracy, val loss, test accuracy, lr, seconds of the training loop (evaluation excluded).</summary>
     public Action<int, double, double, double, double, double, double>? OnEpoch { get; set; }

@@ -107,8 +107,10 @@ type TrialRun(study: Study, options: StudyOptions, number: int, start: Config, c
 
 /// Creating, loading and running studies.
 module Study =
-    let private settingsJson (seed: uint64) (options: StudyOptions) =
-        JsonSerializer.Serialize(dict [ "seed", box seed; "sampler", box options.Sampler.Name; "pruner", box options.Pruner.Name ])
+    let private settingsJson (seed: uint64) (options: StudyOptions) (extra: string) =
+        use doc = JsonDocument.Parse extra
+        JsonSerializer.Serialize(dict [ "seed", box seed; "sampler", box options.Sampler.Name; "pruner", box options.Pruner.Name
+                                        "extra", box (doc.RootElement.Clone()) ])
 
     let private seedOf (stored: StoredStudy) =
         try
@@ -121,7 +123,19 @@ module Study =
 
     /// Creates a new study; fails naming it if one of that name exists in the storage.
     let create (storage: IStorage) (name: string) (direction: Direction) (seed: uint64) (options: StudyOptions) =
-        ofStored storage (storage.CreateStudy(name, direction, settingsJson seed options))
+        ofStored storage (storage.CreateStudy(name, direction, settingsJson seed options "{}"))
+
+    /// Creates a new study that also stores `extra` (a JSON object: what a worker in another process needs to join
+    /// it, e.g. the CLI's space, strategy and budget); read it back with `extra`.
+    let createWith (storage: IStorage) (name: string) (direction: Direction) (seed: uint64) (options: StudyOptions) (extra: string) =
+        ofStored storage (storage.CreateStudy(name, direction, settingsJson seed options extra))
+
+    /// The JSON object stored with createWith ("{}" for a study made by create).
+    let extra (study: Study) =
+        use doc = JsonDocument.Parse study.Stored.Settings
+        match doc.RootElement.TryGetProperty "extra" with
+        | true, e -> e.GetRawText()
+        | _ -> "{}"
 
     /// The study of that name; fails naming it and the storage if there is none.
     let load (storage: IStorage) (name: string) =
@@ -183,7 +197,15 @@ module Study =
         | InvalidSpace e -> study.Storage.Finish(id, n, Fail, None, Some e.Message, now) |> ignore
         | Interrupted ->
             if study.Storage.Finish(id, n, Fail, None, Some "interrupted", now) && not trial.Config.IsEmpty then
-                enqueue study trial.Config |> ignore
+                let again = enqueue study trial.Config
+                study.Storage.SetAttr(id, again, "retry_of", string n)
+
+    /// How many trials have a result or are running: every trial that is not Waiting, less the failures that were
+    /// queued again (a lost heartbeat, an interruption: their retry counts instead). A search of N trials runs
+    /// until this reaches N.
+    let counted (trials: Trial[]) =
+        let retried = trials |> Array.choose (fun t -> t.UserAttrs.TryFind "retry_of") |> Set.ofArray
+        trials |> Array.filter (fun t -> t.State <> Waiting && not (retried.Contains(string t.Number))) |> Array.length
 
     /// Runs trials until nTrials have started in this call, the timeout has passed, or the token is cancelled;
     /// nJobs workers run in this process, each on its own thread, sharing the storage. Returns the numbers of the

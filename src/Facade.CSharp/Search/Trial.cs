@@ -72,7 +72,7 @@ public sealed class Trial
     public long SuggestInt(string name, long low, long high, long step = 1, bool log = false)
     {
         if (log && step != 1) throw new ArgumentException($"SuggestInt: parameter '{name}': log needs step 1, got {step}", nameof(step));
-        return _run.Suggest(log ? ParamModule.intLog(name, low, high) : ParamModule.intStep(name, low, high, step)).AsInt;
+        return _run.Suggest(new Param(name, Distribution.NewIntRange(low, high, step, log), null, null)).AsInt;
     }
 
     /// <summary>One of the choices (unordered).</summary>
