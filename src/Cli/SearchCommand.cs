@@ -200,6 +200,8 @@ internal static class SearchCommand
     /// table of trials, live on a terminal, one line per finished trial otherwise; then the best, best.json and plots.</summary>
     private static int Drive(Study study, SearchSettings settings, string storageSpec, int w)
     {
+        // trials of dead workers (a killed search being resumed) fail and are queued again before the count
+        study.Storage.ReapStale(study.Stored.Id, TimeSpan.FromSeconds(settings.HeartbeatTimeout), DateTimeOffset.UtcNow);
         var left = Math.Max(0, settings.Trials - StudyModule.counted(StudyModule.trials(study)));
         var shares = Enumerable.Range(0, w).Select(i => left / w + (i < left % w ? 1 : 0)).Where(k => k > 0).ToArray();
         Console.WriteLine($"search {study.Stored.Name}: {settings.Strategy}, {left} of {settings.Trials} trials to run, {settings.Epochs} epochs each at most, {shares.Length} worker(s), storage {storageSpec}");
@@ -208,7 +210,7 @@ internal static class SearchCommand
         var codes = new int[shares.Length];
         Task work;
         if (shares.Length <= 1)
-            work = Task.Factory.StartNew(() => { if (shares.Length == 1) codes[0] = Work(study, settings, shares[0], cts.Token); }, TaskCreationOptions.LongRunning);
+            work = Task.Factory.StartNew(() => { if (shares.Length == 1) codes[0] = Work(study, settings, null, cts.Token); }, TaskCreationOptions.LongRunning);
         else
         {
             var procs = shares.Select(k => StartWorker(storageSpec, study.Stored.Name, k)).ToArray();
@@ -240,6 +242,8 @@ internal static class SearchCommand
             if (SearchObjective.WriteBest(settings, best.Value) is string path) Console.WriteLine($"wrote {path} (retrain with: hybrid train --config {path})");
         }
         else Console.WriteLine("no trial completed");
+        if (trials.Count(t => t.State.IsRunning) is int running and > 0)
+            Console.WriteLine($"{running} trial(s) still RUNNING: other workers, or dead ones whose trials are queued again {settings.HeartbeatTimeout:G} s after their last heartbeat");
         var interrupted = cts.IsCancellationRequested || codes.Any(c => c == 130);
         if (interrupted) Console.WriteLine($"interrupted: continue with hybrid search --name {study.Stored.Name} --resume");
         return interrupted ? 130 : codes.FirstOrDefault(c => c != 0);
