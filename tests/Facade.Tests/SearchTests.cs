@@ -127,4 +127,53 @@ public class SearchTests
         Assert.Contains("'a'", Assert.Throws<InvalidOperationException>(() => Study.Create("a", storage)).Message);
         Assert.Contains("'x'", Assert.ThrowsAny<ArgumentException>(() => study.Optimize(t => t.SuggestFloat("x", 1, 0), nTrials: 1)).Message);
     }
+
+    [Fact]
+    public void TpeFindsTheBowlsBottomAndStaysInTheSpace()
+    {
+        using var storage = new SqliteStorage(TempDb());
+        var study = Study.Create("tpe", storage, new TpeSampler(seed: 1));
+        study.Optimize(t =>
+        {
+            var x = t.SuggestFloat("x", -10, 10);
+            var y = t.SuggestFloat("y", -10, 10);
+            return x * x + y * y;
+        }, nTrials: 60);
+        Assert.All(study.Trials, t => Assert.InRange((double)t.Params["x"], -10, 10));
+        Assert.True(study.BestValue < 1.0, $"TPE's best after 60 trials is {study.BestValue}");
+    }
+
+    /// <summary>Trials whose curve is worse stop early; a pruned trial's steps stop at a rung.</summary>
+    [Theory]
+    [InlineData("median")]
+    [InlineData("asha")]
+    [InlineData("hyperband")]
+    public void PrunersStopTheWorseTrialsEarly(string which)
+    {
+        Pruner pruner = which switch
+        {
+            "median" => new MedianPruner(nStartupTrials: 3),
+            "asha" => new SuccessiveHalvingPruner(maxResource: 9),
+            _ => new HyperbandPruner(maxResource: 9),
+        };
+        using var storage = new SqliteStorage(TempDb());
+        var study = Study.Create("p", storage, new RandomSampler(seed: 4), pruner, StudyDirection.Minimize);
+        study.Optimize(t =>
+        {
+            var x = t.SuggestFloat("x", 0, 1);
+            for (long step = 1; step <= 9; step++)
+            {
+                t.Report(x + 1.0 / step, step);
+                if (t.ShouldPrune()) throw new TrialPruned();
+            }
+            return x;
+        }, nTrials: 30);
+        var trials = study.Trials;
+        var pruned = trials.Where(t => t.State == TrialState.Pruned).ToArray();
+        Assert.NotEmpty(pruned);
+        Assert.All(pruned, t => Assert.True(t.IntermediateValues.Count < 9));
+        Assert.Equal(TrialState.Complete, study.BestTrial.State);
+        // the pruned trials are, on the whole, the worse ones
+        Assert.True(pruned.Average(t => (double)t.Params["x"]) > trials.Where(t => t.State == TrialState.Complete).Average(t => (double)t.Params["x"]));
+    }
 }

@@ -62,3 +62,30 @@ public sealed class GridSampler : Sampler
         return points;
     }
 }
+
+/// <summary>
+/// The Tree-structured Parzen Estimator (Bergstra et al., NeurIPS 2011) with Optuna's defaults: random start-up
+/// trials, then the candidate among nEiCandidates drawn from the good trials' density l(x) that maximizes l(x)/g(x).
+/// With the constant liar, running trials count as bad results, so parallel workers spread out. Define-by-run
+/// suggestions are sampled one parameter at a time (univariate); a whole space given at once is sampled jointly.
+/// </summary>
+public sealed class TpeSampler : Sampler
+{
+    private readonly TpeOptions _options;
+
+    /// <summary>A TPE sampler.</summary>
+    /// <param name="seed">The study's seed (null: drawn at random).</param>
+    /// <param name="nStartupTrials">Random trials before TPE starts.</param>
+    /// <param name="nEiCandidates">Candidates drawn from l(x) per suggestion.</param>
+    /// <param name="multivariate">One joint density per group of co-occurring parameters.</param>
+    /// <param name="constantLiar">Count running trials as bad results (for parallel workers).</param>
+    public TpeSampler(ulong? seed = null, int nStartupTrials = 10, int nEiCandidates = 24, bool multivariate = true, bool constantLiar = true) : base(seed)
+    {
+        if (nStartupTrials < 0) throw new ArgumentException($"TpeSampler: nStartupTrials must be >= 0, got {nStartupTrials}", nameof(nStartupTrials));
+        if (nEiCandidates < 1) throw new ArgumentException($"TpeSampler: nEiCandidates must be >= 1, got {nEiCandidates}", nameof(nEiCandidates));
+        var d = Tpe.defaults;
+        _options = new TpeOptions(nStartupTrials, nEiCandidates, d.PriorWeight, d.MagicClip, d.ConsiderEndpoints, multivariate, d.Group, constantLiar, d.Gamma, d.Weights);
+    }
+
+    internal override CoreSampler Core => Tpe.sampler(_options);
+}
