@@ -75,3 +75,16 @@ let ``default gamma and weights are Optuna's`` () =
     Assert.Equal(0.01, w[0], 12)
     Assert.Equal(1.0, w[74], 12)
     Assert.True(Array.forall (fun x -> x = 1.0) w[75..])
+
+[<Fact>]
+let ``importance ranks the parameter that drives the objective first and a noise parameter near zero`` () =
+    let space = Space.create [ Param.logUniform "lr" 1e-5 1.0; Param.uniform "noise" 0.0 1.0; Param.choice "opt" [ "sgd"; "adam" ] ]
+    let h = Array.init 200 (fun i ->
+        let c = RandomSampler.sample space (Rng.create (uint64 i))
+        { Trial.create i c with State = Complete; Value = Some((log10 c["lr"].AsFloat + 2.0) ** 2.0 + (if c["opt"] = ParamValue.Str "adam" then 0.0 else 3.0)) })
+    let imp = Importance.compute space h
+    Assert.Equal("lr", fst imp[0])
+    Assert.Equal("opt", fst imp[1])
+    Assert.Equal(1.0, imp |> Array.sumBy snd, 9)
+    Assert.True(snd imp[2] < 0.1, sprintf "noise share %.3f" (snd imp[2]))
+    Assert.Equal<(string * float)[]>(imp, Importance.compute space (Array.rev h))

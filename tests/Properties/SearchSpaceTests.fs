@@ -10,9 +10,9 @@ let i64 (i: int) = ParamValue.Int(int64 i)
 
 /// A random valid space from a seed: 1-6 parameters of every kind, some conditional on an earlier categorical
 /// (ParentIn) or integer (ParentAbove) parameter, some with explicit grid values.
-let randomSpace (seed: int) : Space =
+let randomSpaceOf (maxParams: int) (seed: int) : Space =
     let r = Rng.stream (Rng.create (uint64 seed))
-    let n = 1 + int (r.NextInt 6L)
+    let n = 1 + int (r.NextInt(int64 maxParams))
     let ps = ResizeArray<Param>()
     for i in 0 .. n - 1 do
         let name = sprintf "p%d" i
@@ -22,7 +22,7 @@ let randomSpace (seed: int) : Space =
             | 1L -> Param.uniform name -1.0 (1.0 + float (r.NextInt 5L)) |> Param.withGrid [ ParamValue.Float -1.0; ParamValue.Float 0.5 ]
             | 2L -> Param.logUniform name 1e-5 (0.1 * float (1L + r.NextInt 5L)) |> Param.withGrid [ ParamValue.Float 1e-4; ParamValue.Float 1e-2 ]
             | 3L -> Param.intStep name 2 (2 + 3 * int (1L + r.NextInt 4L)) 3
-            | 4L -> Param.intLog name 1 (1 + int (r.NextInt 200L))
+            | 4L -> Param.intLog name 1 (2 + int (r.NextInt 11L))
             | _ -> Param.bool name
         let parents = ps |> Seq.filter (fun q -> match q.Distribution with Categorical _ | IntRange(_, _, _, false) -> true | _ -> false) |> Array.ofSeq
         let p =
@@ -36,6 +36,9 @@ let randomSpace (seed: int) : Space =
         ps.Add p
     Space.create ps
 
+/// A random space of up to six parameters.
+let randomSpace (seed: int) = randomSpaceOf 6 seed
+
 /// Every configuration of a space built independently of Grid: the cartesian product of the active parameters'
 /// grid values, recursively in the space's order.
 let rec product (ps: Param list) (partial: Config) : Config list =
@@ -48,7 +51,7 @@ let rec product (ps: Param list) (partial: Config) : Config list =
 
 [<Property(MaxTest = 100)>]
 let ``grid enumerates exactly the product of the active parameters' values, without duplicates`` (seed: int) =
-    let space = randomSpace seed
+    let space = randomSpaceOf 4 seed // at most 12^4 configurations
     let grid = Grid.enumerate space
     let expected = product (List.ofArray space.Params) Map.empty
     grid.Length = expected.Length && Set.ofArray grid = Set.ofList expected && (Array.distinct grid).Length = grid.Length
