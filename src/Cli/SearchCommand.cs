@@ -125,7 +125,7 @@ internal static class SearchCommand
             var settings = SearchSettings.FromJson(StudyModule.extra(study), study.Stored.Name);
             var ts = StudyModule.trials(study);
             AnsiConsole.Write(SearchView.Table(ts, settings.Epochs, study.Settings.Direction, leaderboard: true));
-            SearchView.Plots(d, ts, settings.Metric, study.Settings.Direction);
+            SearchView.Plots(d, ts, settings.Metric, study.Settings.Direction, settings.Space());
             return 0;
         });
         search.Subcommands.Add(show);
@@ -233,7 +233,7 @@ internal static class SearchCommand
         if (Console.IsOutputRedirected) Lines();
         var trials = StudyModule.trials(study);
         Directory.CreateDirectory(settings.RunDir);
-        SearchView.Plots(settings.RunDir, trials, settings.Metric, study.Settings.Direction);
+        SearchView.Plots(settings.RunDir, trials, settings.Metric, study.Settings.Direction, settings.Space());
         var best = StudyModule.best(study);
         if (best is not null)
         {

@@ -31,6 +31,22 @@ internal static class SearchView
         return table;
     }
 
+    /// <summary>importance.png: each parameter's share of the score's variance (the core's correlation ratio η²,
+    /// first-order effects only) over the complete trials.</summary>
+    private static void Importance(string dir, IReadOnlyList<Trial> trials, Space space)
+    {
+        var shares = Hybrid.Core.Search.Importance.compute(space, trials.ToArray());
+        var plt = new ScottPlot.Plot();
+        plt.Title($"parameter importance (share of variance η², {trials.Count(t => t.State.IsComplete)} complete trials)");
+        var bars = shares.Select((s, i) => new ScottPlot.Bar { Position = shares.Length - 1 - i, Value = s.Item2 }).ToArray();
+        var bp = plt.Add.Bars(bars);
+        bp.Horizontal = true;
+        plt.Axes.Left.SetTicks(shares.Select((_, i) => (double)(shares.Length - 1 - i)).ToArray(), shares.Select(s => s.Item1).ToArray());
+        plt.XLabel("share");
+        plt.Axes.SetLimitsX(0, 1);
+        Save(plt, Path.Combine(dir, "importance.png"));
+    }
+
     /// <summary>One line per trial (for logs and redirected output).</summary>
     public static string Line(Trial t, int epochs) =>
         $"trial {t.Number,4} {StorageText.state(t.State),-8} {t.Intermediate.Count}/{epochs} epochs  score {Score(t),8}  {Params(t)}" +
@@ -42,9 +58,10 @@ internal static class SearchView
         Hybrid.Core.Durability.AtomicFile.writeAllBytes("a search plot", path, bytes);
     }
 
-    /// <summary>Writes history.png, budget.png and parallel.png into the search folder.</summary>
-    public static void Plots(string dir, IReadOnlyList<Trial> trials, string metric, Direction direction)
+    /// <summary>Writes history.png, budget.png, parallel.png and importance.png into the search folder.</summary>
+    public static void Plots(string dir, IReadOnlyList<Trial> trials, string metric, Direction direction, Space space)
     {
+        Importance(dir, trials, space);
         bool Better(double a, double b) => direction.IsMaximize ? a > b : a < b;
         // history: each finished trial's score by number, and the best so far
         var h = new ScottPlot.Plot();
