@@ -37,6 +37,10 @@ internal static class PostgresServer
         if (Bin is null) return (null, "PostgreSQL binaries (Debian's postgresql package) are not installed: the PostgreSQL storage is untested here");
         try
         {
+            // folders of earlier test processes whose exit could not remove them (the host may end first)
+            foreach (var old in Directory.GetDirectories(Path.GetTempPath(), "hybrid-pgcli-*"))
+                if (int.TryParse(Path.GetFileName(old).Split('-')[2], out var pid) && !File.Exists($"/proc/{pid}/stat"))
+                    try { Directory.Delete(old, true); } catch (IOException) { }
             var dir = Path.Combine(Path.GetTempPath(), $"hybrid-pgcli-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
             Directory.CreateDirectory(dir);
             if (Root) Process.Start("chown", new[] { "postgres:postgres", dir })!.WaitForExit();
