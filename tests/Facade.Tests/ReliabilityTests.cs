@@ -388,3 +388,45 @@ public sealed class TmpfsFactAttribute : FactAttribute
         if (Why.Value is string why) Skip = why;
     }
 }
+
+/// <summary>Checked sizes and disposal in the library (issue 18, items 7 and 11).</summary>
+public class CheckedSizeTests
+{
+    [Fact]
+    public void ZerosBeyondAnArrayIsRefusedWithTheCount()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Tensor.Zeros(65537, 65537));
+        Assert.Contains("4295098369", e.Message);
+    }
+
+    [Fact]
+    public void ADisposedCpuTensorThrowsNamingItsShape()
+    {
+        var t = Tensor.Zeros(2, 3);
+        t.Dispose();
+        Assert.True(t.IsDisposed);
+        var e = Assert.Throws<ObjectDisposedException>(() => t.Sum());
+        Assert.Contains("[2,3]", e.Message);
+        Assert.Throws<ObjectDisposedException>(() => t.ToArray<float>());
+        t.Dispose();
+    }
+
+    [Fact]
+    public void OptimizerStateWithAnUnexpectedTensorIsRefusedNamingIt()
+    {
+        var p = new Hybrid.Nn.Parameter(Tensor.FromArray(new float[] { 1, 2 }, 2));
+        var opt = new Hybrid.Optim.Adam(new[] { p });
+        (p * p).Sum().Backward();
+        opt.Step();
+        var dir = Path.Combine(Path.GetTempPath(), "hybrid-opt-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, "opt.safetensors");
+        opt.Save(path);
+        var (tensors, meta) = Hybrid.Core.Data.Safetensors.loadWithMetadata(path).ToValueTuple();
+        var extra = tensors.Add("state.9.exp_avg", Hybrid.Core.Create.zeros(Hybrid.Core.DType.Float32, new[] { 2 }));
+        Hybrid.Core.Data.Safetensors.saveWithMetadata(path, extra, meta);
+        var e = Assert.Throws<InvalidDataException>(() => opt.Load(path));
+        Assert.Contains("state.9.exp_avg", e.Message);
+        Directory.Delete(dir, true);
+    }
+}
