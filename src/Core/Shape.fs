@@ -8,11 +8,27 @@ module Shape =
     /// Render a shape the way errors print it: [3,4].
     let show (shape: int[]) = "[" + String.Join(",", shape) + "]"
 
-    /// Number of elements: the product of the dimensions (1 for a scalar []).
+    /// The largest element count an array holds (.NET's Array.MaxLength).
+    let maxElements = int64 Array.MaxLength
+
+    /// Number of elements as int64, the product saturating at Int64.MaxValue instead of wrapping
+    /// (a zero dimension still gives 0), for checks and messages about shapes too large to hold.
+    let numel64 (shape: int[]) =
+        if Array.contains 0 shape then 0L
+        else
+            let mutable n = 1L
+            for d in shape do
+                n <- if n = Int64.MaxValue || (d > 0 && n > Int64.MaxValue / int64 d) then Int64.MaxValue else n * int64 d
+            n
+
+    /// Number of elements: the product of the dimensions (1 for a scalar []), computed in int64 and
+    /// refused, with the count and the shape, when it exceeds what an array can hold; an unchecked
+    /// int32 product would wrap (65537x65537 gives 131,073) and undersize every buffer.
     let numel (shape: int[]) =
-        let mutable n = 1
-        for d in shape do n <- n * d
-        n
+        let n = numel64 shape
+        if n > maxElements then
+            invalidArg "shape" (sprintf "shape %s has %s elements, more than an array can hold (%d)" (show shape) (if n = Int64.MaxValue then "over 9.2e18" else string n) maxElements)
+        int n
 
     /// Row-major strides of a contiguous shape.
     let strides (shape: int[]) =
@@ -52,7 +68,7 @@ module Shape =
     let resolve (op: string) (numelIn: int) (target: int[]) =
         let unknown = target |> Array.filter (fun d -> d = -1) |> Array.length
         if unknown > 1 then invalidArg "shape" (sprintf "%s: target shape %s has more than one -1" op (show target))
-        let known = target |> Array.filter (fun d -> d <> -1) |> Array.fold (*) 1
+        let known = target |> Array.filter (fun d -> d <> -1) |> numel
         let t =
             if unknown = 1 then
                 if known = 0 || numelIn % known <> 0 then

@@ -34,7 +34,14 @@ public static class Rng
 /// </summary>
 public partial class Tensor
 {
-    internal CoreTensor Core { get; private protected set; }
+    // the core tensor; reading it after Dispose throws (see TensorDispose.cs), so every operation refuses a disposed tensor
+    private CoreTensor _core = null!;
+
+    internal CoreTensor Core
+    {
+        get => _disposed ? throw DisposedError() : _core;
+        private protected set => _core = value;
+    }
 
     internal Tensor(CoreTensor core) => Core = core;
 

@@ -115,7 +115,13 @@ module Safetensors =
                 let shape = shape |> Array.map int
                 if b < 0L || e < b || e > dataLength then
                     fail name (sprintf "tensor '%s': data_offsets [%d,%d] lie outside the %d data bytes" key b e dataLength)
-                let expected = int64 (Shape.numel shape) * int64 dtype.Size
+                // counted in int64 before any allocation: a header may declare more than an array holds
+                let count = Shape.numel64 shape
+                if count > Shape.maxElements || count > dataLength / int64 dtype.Size then
+                    fail name (sprintf "tensor '%s': %s %s declares %d elements (%s bytes), more than the %d data bytes hold%s" key (code dtype) (Shape.show shape) count
+                                   (if count > Int64.MaxValue / 8L then "over 9.2e18" else string (count * int64 dtype.Size)) dataLength
+                                   (if count > Shape.maxElements then sprintf " or an array can hold (%d elements)" Shape.maxElements else ""))
+                let expected = count * int64 dtype.Size
                 if e - b <> expected then
                     fail name (sprintf "tensor '%s': %s %s needs %d bytes but data_offsets [%d,%d] give %d" key (code dtype) (Shape.show shape) expected b e (e - b))
                 entries.Add((key, dtype, shape, b, e))

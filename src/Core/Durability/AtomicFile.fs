@@ -36,13 +36,24 @@ module AtomicFile =
         let full = Path.GetFullPath path
         Path.Combine(Path.GetDirectoryName full, sprintf ".%s.%s.tmp" (Path.GetFileName full) (Guid.NewGuid().ToString("N").Substring(0, 8)))
 
-    /// The test seam for crash tests: when $HYBRID_TEST_KILL_DURING_CHECKPOINT names this file
-    /// (its file name), the process kills itself (SIGKILL on POSIX) halfway through writing it, as a
-    /// kill -9 or a power loss would. Unset in normal runs.
+    // how many writes of the seam's file this process has made (the seam's only state)
+    let mutable private seamWrites = 0
+
+    /// The test seam for crash tests: when $HYBRID_TEST_KILL_DURING_CHECKPOINT is `name` or `name:n`,
+    /// the process kills itself (SIGKILL on POSIX) halfway through its n-th write (default the first)
+    /// of a file called `name`, as a kill -9 or a power loss would. Unset in normal runs.
     let private killSeam (path: string) =
         match Environment.GetEnvironmentVariable "HYBRID_TEST_KILL_DURING_CHECKPOINT" with
         | null | "" -> false
-        | name -> String.Equals(name, Path.GetFileName path, StringComparison.Ordinal)
+        | spec ->
+            let name, nth =
+                match spec.LastIndexOf ':' with
+                | i when i > 0 && fst (Int32.TryParse(spec.Substring(i + 1))) -> spec.Substring(0, i), Int32.Parse(spec.Substring(i + 1))
+                | _ -> spec, 1
+            if String.Equals(name, Path.GetFileName path, StringComparison.Ordinal) then
+                seamWrites <- seamWrites + 1
+                seamWrites = nth
+            else false
 
     let private describe (e: exn) =
         match e with

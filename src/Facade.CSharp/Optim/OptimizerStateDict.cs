@@ -157,6 +157,12 @@ public sealed class OptimizerStateDict
             var ilr = g.GetProperty("initialLr").GetString();
             return new ParamGroupState(options, ps, string.IsNullOrEmpty(ilr) ? null : FromBits(ilr));
         }).ToArray();
+        // every tensor of the file must belong to a described state: extra ones mean another model's or a tampered file
+        var expected = new List<Tuple<string, CoreTensor>>();
+        foreach (var (i, s) in state) Describe(s, $"state.{i}", expected);
+        var unexpected = tensors.Keys.Except(expected.Select(t => t.Item1)).OrderBy(k => k, StringComparer.Ordinal).ToArray();
+        if (unexpected.Length > 0)
+            throw new InvalidDataException($"OptimizerStateDict.Load: '{path}' holds unexpected tensors: {string.Join(", ", unexpected)}");
         return new OptimizerStateDict(root.GetProperty("optimizer").GetString()!, state, groups);
     }
 
