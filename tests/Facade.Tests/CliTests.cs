@@ -6,8 +6,8 @@ namespace Hybrid.Facade.Tests;
 /// <summary>The `hybrid` command as a user runs it: a separate process on the embedded Fashion-MNIST sample.</summary>
 public class CliTests
 {
-    private static readonly string Repo = FindRepo();
-    private static readonly string Sample = Path.Combine(Repo, "data", "fashion-mnist-sample");
+    internal static readonly string Repo = FindRepo();
+    internal static readonly string Sample = Path.Combine(Repo, "data", "fashion-mnist-sample");
 
     private static string FindRepo()
     {

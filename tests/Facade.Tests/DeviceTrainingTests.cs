@@ -67,11 +67,13 @@ public class DeviceTrainingTests
         var cpu = Tensor.Ones(3);
         cpu.Dispose();
         cpu.Dispose();
-        Assert.Equal(new float[] { 1, 1, 1 }, cpu.ToArray<float>());   // managed memory: still readable
+        // disposed means disposed on every device: later use is refused, naming the shape (issue 18)
+        Assert.Contains("[3]", Assert.Throws<ObjectDisposedException>(() => cpu.ToArray<float>()).Message);
         var onDevice = Tensor.Ones(3).To("ilgpu-cpu");
         Assert.Equal(new float[] { 1, 1, 1 }, onDevice.ToArray<float>());
         onDevice.Dispose();
         onDevice.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => onDevice.ToArray<float>());
         using var model = Mlp();
         model.To("ilgpu-cpu");
     }

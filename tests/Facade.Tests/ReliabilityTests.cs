@@ -12,15 +12,7 @@ namespace Hybrid.Facade.Tests;
 /// </summary>
 public class ReliabilityTests
 {
-    private static readonly string Repo = FindRepo();
-    private static readonly string Sample = Path.Combine(Repo, "data", "fashion-mnist-sample");
-
-    private static string FindRepo()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "Hybrid.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("ReliabilityTests: no Hybrid.sln above " + AppContext.BaseDirectory);
-    }
+    private static readonly string Sample = CliTests.Sample;
 
     private static Process Start(IDictionary<string, string>? env, params string[] args)
     {
