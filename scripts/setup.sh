@@ -7,6 +7,9 @@ need=()
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 # the independent TensorBoard reader of tests/Properties/golden/check_tfevents.py
 /usr/bin/python3 -c "import google.protobuf" 2>/dev/null || need+=(python3-protobuf)
+# Open MPI 4.1 for the distributed tests (mpirun and libmpi.so.40)
+command -v mpirun >/dev/null || need+=(openmpi-bin)
+[ -e /usr/lib/x86_64-linux-gnu/libmpi.so ] || need+=(libopenmpi-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) \
