@@ -9,6 +9,9 @@ need=()
 /usr/bin/python3 -c "import google.protobuf" 2>/dev/null || need+=(python3-protobuf)
 # the PostgreSQL study storage tests start a throwaway server from Debian's binaries
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Open MPI 4.1 for the distributed tests (mpirun and libmpi.so.40)
+command -v mpirun >/dev/null || need+=(openmpi-bin)
+[ -e /usr/lib/x86_64-linux-gnu/libmpi.so ] || need+=(libopenmpi-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) \

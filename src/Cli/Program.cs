@@ -96,5 +96,6 @@ root.Subcommands.Add(compare);
 var demo = new Command("demo", "fit a linear model by gradient descent and print the loss falling");
 demo.SetAction(_ => Demo.Run(200, 0.1));
 root.Subcommands.Add(demo);
+root.Subcommands.Add(DistCommand.Create()); // hidden: what each MPI rank runs in the distributed tests
 
 return root.Parse(args.Length == 0 ? new[] { "train" } : args).Invoke();
