@@ -101,10 +101,14 @@ public class DocsExamplesTests
         }
         optimizer.Save(Path.Combine(Path.GetTempPath(), $"adam-{Guid.NewGuid():N}.safetensors"));
 
-        Assert.NotNull(new SGD(model.Parameters(), lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true));
-        Assert.NotNull(new RMSprop(model.Parameters(), lr: 1e-3, alpha: 0.9, centered: true, momentum: 0.9));
-        Assert.NotNull(new AdamW(model.Parameters(), lr: 3e-4, betas: (0.9, 0.95), weightDecay: 0.1));
-        Assert.NotNull(new Lookahead(new Adam(model.Parameters(), lr: 1e-3), k: 5, alpha: 0.5));
+        var sgd = new SGD(model.Parameters(), lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true).ParamGroups[0];
+        Assert.Equal((0.1, 0.9, 5e-4, true), (sgd.Lr, sgd.GetDouble("momentum"), sgd.GetDouble("weightDecay"), sgd.GetBool("nesterov")));
+        var rmsprop = new RMSprop(model.Parameters(), lr: 1e-3, alpha: 0.9, centered: true, momentum: 0.9).ParamGroups[0];
+        Assert.Equal((1e-3, 0.9, true, 0.9), (rmsprop.Lr, rmsprop.GetDouble("alpha"), rmsprop.GetBool("centered"), rmsprop.GetDouble("momentum")));
+        var adamw = new AdamW(model.Parameters(), lr: 3e-4, betas: (0.9, 0.95), weightDecay: 0.1).ParamGroups[0];
+        Assert.Equal((3e-4, (object)(0.9, 0.95), 0.1), (adamw.Lr, adamw["betas"], adamw.GetDouble("weightDecay")));
+        var lookahead = new Lookahead(new Adam(model.Parameters(), lr: 1e-3), k: 5, alpha: 0.5);
+        Assert.Equal((5, 0.5, 1e-3), (lookahead.K, lookahead.Alpha, lookahead.Inner.ParamGroups[0].Lr));
 
         var small = new Linear(3, 1, seed: 1);
         var xs = Tensor.Randn(new long[] { 20, 3 }, DType.Float32, 2);

@@ -201,18 +201,18 @@ module Matmul =
     let [<Literal>] private ThinReduceBlock = 2048
 
     /// body over [0, n) in chunks split between the cores, or at once on the calling thread (inside another split).
-    let private split (parallel: bool) (n: int) (body: int -> int -> unit) = if parallel then Par.chunks n 1 body else body 0 n
+    let private split (acrossCores: bool) (n: int) (body: int -> int -> unit) = if acrossCores then Par.chunks n 1 body else body 0 n
 
     /// Whether C[m,n] = A[m,k]·B[k,n] has a short k and long rows: the `thinK` kernel.
     /// (Split over the cores, the long side must make several blocks; on one thread any length does.)
-    let private isThinK (parallel: bool) (m: int) (n: int) (k: int) = k <= 16 && m <= 64 && (not parallel || n >= 4 * ThinBlock)
+    let private isThinK (acrossCores: bool) (m: int) (n: int) (k: int) = k <= 16 && m <= 64 && (not acrossCores || n >= 4 * ThinBlock)
 
     /// C[m,n] = A[m,k]·B[k,n] for a short k: C's rows a Vector256 at a time as Σ_p a[i,p]·B[p, j..] (p increasing),
     /// over blocks of B's columns split between the cores. Writes every element of C.
     let private thinK<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (parallel: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
+        (acrossCores: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
         let w = Vector256<'T>.Count
-        split parallel ((n + ThinBlock - 1) / ThinBlock) (fun s e ->
+        split acrossCores ((n + ThinBlock - 1) / ThinBlock) (fun s e ->
             let b0 = &MemoryMarshal.GetArrayDataReference b
             let c0 = &MemoryMarshal.GetArrayDataReference c
             for blk in s .. e - 1 do
@@ -285,13 +285,13 @@ module Matmul =
                     i <- i + 1)
 
     /// Whether C[m,n] = A[m,k]·B[n,k]ᵀ has few rows and columns and a long reduction: the `thinN` kernel.
-    let private isThinN (parallel: bool) (m: int) (n: int) (k: int) = n <= 16 && m <= 64 && (not parallel || k >= 4 * ThinBlock)
+    let private isThinN (acrossCores: bool) (m: int) (n: int) (k: int) = n <= 16 && m <= 64 && (not acrossCores || k >= 4 * ThinBlock)
 
     /// C[m,n] = A[m,k]·B[n,k]ᵀ (B stored [n,k]) for a small m·n and a long k: per block of k, each row of A is loaded once
     /// a vector at a time against four rows of B (four accumulators); the blocks' partial sums are added in block
     /// order, so the result does not depend on how the cores split the blocks. Writes every element of C.
     let private thinN<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (parallel: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
+        (acrossCores: bool) (a: 'T[]) (aOff: int) (b: 'T[]) (bOff: int) (c: 'T[]) (cOff: int) (m: int) (n: int) (k: int) =
         // sweep the side that needs fewer loads: m rows of A × ⌈n/4⌉ sweeps, or (the transposed product, Cᵀ = B·Aᵀ)
         // n rows × ⌈m/4⌉ (16 × 9 by k 50176: 9 rows against four groups of 4 wastes no accumulator; 0.18 -> 0.14-0.16 ms)
         let swap = n * ((m + 3) / 4) < m * ((n + 3) / 4)
@@ -300,7 +300,7 @@ module Matmul =
         let blocks = (k + ThinReduceBlock - 1) / ThinReduceBlock
         let partial = ArrayPool<'T>.Shared.Rent(blocks * m * n)
         try
-            split parallel blocks (fun s e ->
+            split acrossCores blocks (fun s e ->
                 let a0 = &MemoryMarshal.GetArrayDataReference a
                 let b0 = &MemoryMarshal.GetArrayDataReference b
                 for blk in s .. e - 1 do
@@ -355,16 +355,16 @@ module Matmul =
 
     /// C[m,n] = op(A)[m,k] · op(B)[k,n] (+ C where `accumulate`) with leading dimensions lda, ldb, ldc (op transposes
     /// where flagged: A stored [k,m] when transA, B stored [n,k] when transB). Thin shapes on contiguous operands run in
-    /// the managed thin kernels, else BLAS reads the transposes in place; `parallel` splits the work over the cores,
+    /// the managed thin kernels, else BLAS reads the transposes in place; `acrossCores` splits the work over the cores,
     /// else it runs on the calling thread (for a product inside a parallel chunk). Without BLAS only a split product on
     /// contiguous operands runs (the managed kernel, which adds A·B to c: it must start zeroed unless accumulating).
     let private product<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
-        (parallel: bool) (accumulate: bool) (transA: bool) (transB: bool) (m: int) (n: int) (k: int)
+        (acrossCores: bool) (accumulate: bool) (transA: bool) (transB: bool) (m: int) (n: int) (k: int)
         (a: 'T[]) (aOff: int) (lda: int) (b: 'T[]) (bOff: int) (ldb: int) (c: 'T[]) (cOff: int) (ldc: int) =
         if m > 0 && n > 0 && k > 0 then
             let thin = not accumulate && not transA && lda = k && ldc = n
-            if thin && not transB && ldb = n && isThinK parallel m n k then thinK parallel a aOff b bOff c cOff m n k
-            elif thin && transB && ldb = k && isThinN parallel m n k then thinN parallel a aOff b bOff c cOff m n k
+            if thin && not transB && ldb = n && isThinK acrossCores m n k then thinK acrossCores a aOff b bOff c cOff m n k
+            elif thin && transB && ldb = k && isThinN acrossCores m n k then thinN acrossCores a aOff b bOff c cOff m n k
             else
                 match box a, box b, box c with
                 | (:? (float32[]) as a), (:? (float32[]) as b), (:? (float32[]) as c) when Blas.available.Value ->
@@ -372,16 +372,16 @@ module Matmul =
                     let b = ReadOnlySpan(b, bOff, b.Length - bOff)
                     let c = Span(c, cOff, c.Length - cOff)
                     let beta = if accumulate then 1.0f else 0.0f
-                    if parallel then Blas.sgemm transA transB m n k 1.0f a lda b ldb beta c ldc
+                    if acrossCores then Blas.sgemm transA transB m n k 1.0f a lda b ldb beta c ldc
                     else Blas.sgemmSerial transA transB m n k 1.0f a lda b ldb beta c ldc
                 | (:? (float[]) as a), (:? (float[]) as b), (:? (float[]) as c) when Blas.available.Value ->
                     let a = ReadOnlySpan(a, aOff, a.Length - aOff)
                     let b = ReadOnlySpan(b, bOff, b.Length - bOff)
                     let c = Span(c, cOff, c.Length - cOff)
                     let beta = if accumulate then 1.0 else 0.0
-                    if parallel then Blas.dgemm transA transB m n k 1.0 a lda b ldb beta c ldc
+                    if acrossCores then Blas.dgemm transA transB m n k 1.0 a lda b ldb beta c ldc
                     else Blas.dgemmSerial transA transB m n k 1.0 a lda b ldb beta c ldc
-                | _ when parallel && lda = (if transA then m else k) && ldb = (if transB then k else n) && ldc = n ->
+                | _ when acrossCores && lda = (if transA then m else k) && ldb = (if transB then k else n) && ldc = n ->
                     let a, aOff = if transA then transposed a aOff k m, 0 else a, aOff
                     let b, bOff = if transB then transposed b bOff n k, 0 else b, bOff
                     managed (ReadOnlyMemory(a, aOff, m * k)) (ReadOnlyMemory(b, bOff, k * n)) (Memory(c, cOff, m * n)) m n k

@@ -172,11 +172,11 @@ module Runtime =
         | Ilgpu ("cuda", i) ->
             let n = cudaCount ()
             if i < 0 || i >= n then invalidArg "device" (sprintf "device %O: %d CUDA device(s) present (expected an index below %d)" device n n)
-            ctx.GetCudaDevice(i).CreateAccelerator(ctx) :> Accelerator
+            ctx.GetCudaDevice(i).CreateAccelerator(ctx)
         | Ilgpu ("opencl", i) ->
             let n = openClCount ()
             if i < 0 || i >= n then invalidArg "device" (sprintf "device %O: %d OpenCL device(s) ILGPU accepts (expected an index below %d)" device n n)
-            ctx.GetCLDevice(i).CreateAccelerator(ctx) :> Accelerator
+            ctx.GetCLDevice(i).CreateAccelerator(ctx)
         | Ilgpu ("ilgpu-cpu", 0) -> ctx.CreateCPUAccelerator(0) :> Accelerator
         | d -> invalidArg "device" (sprintf "device %O is not an ILGPU device (expected cuda:N, opencl:N or ilgpu-cpu)" d)
 
