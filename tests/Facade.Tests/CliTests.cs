@@ -6,35 +6,12 @@ namespace Hybrid.Facade.Tests;
 /// <summary>The `hybrid` command as a user runs it: a separate process on the embedded Fashion-MNIST sample.</summary>
 public class CliTests
 {
-    internal static readonly string Repo = FindRepo();
-    internal static readonly string Sample = Path.Combine(Repo, "data", "fashion-mnist-sample");
+    private static readonly string Sample = HybridProcess.Sample;
 
-    private static string FindRepo()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "Hybrid.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("CliTests: no Hybrid.sln above " + AppContext.BaseDirectory);
-    }
+    private static (int Code, string Out, string Err) RunHybrid(params string[] args) =>
+        HybridProcess.Run(null, null, TimeSpan.FromMinutes(5), args);
 
-    private static (int Code, string Out, string Err) RunHybrid(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Hybrid.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("HYBRID_DATA");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException("hybrid " + string.Join(" ", args)); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    private static string TempDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), "hybrid-cli-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    private static string TempDir() => HybridProcess.TempDir("hybrid-cli-");
 
     private static string[] Quick(string runs, string name, params string[] more) =>
         new[] { "train", "--data", Sample, "--runs", runs, "--name", name, "--log-every", "10", "--seed", "3" }

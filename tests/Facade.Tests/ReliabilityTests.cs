@@ -12,40 +12,19 @@ namespace Hybrid.Facade.Tests;
 /// </summary>
 public class ReliabilityTests
 {
-    private static readonly string Sample = CliTests.Sample;
+    private static readonly string Sample = HybridProcess.Sample;
 
-    private static Process Start(IDictionary<string, string>? env, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Hybrid.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("HYBRID_DATA");
-        psi.Environment.Remove("HYBRID_TEST_KILL_DURING_CHECKPOINT");
-        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
-        return Process.Start(psi)!;
-    }
+    private static Process Start(IDictionary<string, string>? env, params string[] args) => HybridProcess.Start(null, env, args);
 
-    private static (int Code, string Out, string Err) Finish(Process p, Task<string> stdout, Task<string> stderr)
-    {
-        if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException("hybrid did not finish"); }
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Code, string Out, string Err) Finish(Process p, Task<string> stdout, Task<string> stderr) =>
+        HybridProcess.Finish(p, stdout, stderr, TimeSpan.FromMinutes(5));
 
-    private static (int Code, string Out, string Err) Run(IDictionary<string, string>? env, params string[] args)
-    {
-        using var p = Start(env, args);
-        return Finish(p, p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
-    }
+    private static (int Code, string Out, string Err) Run(IDictionary<string, string>? env, params string[] args) =>
+        HybridProcess.Run(null, env, TimeSpan.FromMinutes(5), args);
 
     private static (int Code, string Out, string Err) Run(params string[] args) => Run(null, args);
 
-    private static string TempDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), "hybrid-rel-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    private static string TempDir() => HybridProcess.TempDir("hybrid-rel-");
 
     /// <summary>A quick run on the sample: defaults (--data, --log-every 10, --seed 3, --epochs 2) that `more` overrides.</summary>
     private static string[] Quick(string runs, string name, params string[] more)

@@ -11,40 +11,15 @@ namespace Hybrid.Facade.Tests;
 /// </summary>
 public class SearchCliTests
 {
-    private static readonly string Repo = FindRepo();
-    private static readonly string Sample = Path.Combine(Repo, "data", "fashion-mnist-sample");
+    private static readonly string Repo = HybridProcess.Repo;
+    private static readonly string Sample = HybridProcess.Sample;
 
-    private static string FindRepo()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "Hybrid.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("SearchCliTests: no Hybrid.sln above " + AppContext.BaseDirectory);
-    }
+    private static Process Start(string cwd, params string[] args) => HybridProcess.Start(cwd, null, args);
 
-    private static Process Start(string cwd, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = cwd };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Hybrid.Cli.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("HYBRID_DATA");
-        return Process.Start(psi)!;
-    }
+    private static (int Code, string Out, string Err) Run(string cwd, params string[] args) =>
+        HybridProcess.Run(cwd, null, TimeSpan.FromMinutes(3), args);
 
-    private static (int Code, string Out, string Err) Run(string cwd, params string[] args)
-    {
-        using var p = Start(cwd, args);
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException("hybrid " + string.Join(" ", args)); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    private static string TempDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), "hybrid-search-cli-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    private static string TempDir() => HybridProcess.TempDir("hybrid-search-cli-");
 
     private static Hybrid.Core.Search.Trial[] Trials(string storage, string name)
     {
