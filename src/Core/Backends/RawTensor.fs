@@ -67,6 +67,8 @@ type RawTensor(shape: int[], dtype: DType, device: Device) =
     /// Max (isMax) or min over one dim: values and int64 indices.
     abstract ExtremeDim: isMax: bool * dim: int * keepDim: bool -> RawTensor * RawTensor
     abstract Softmax: dim: int -> RawTensor
+    /// Inclusive running sum or product along `dim` (from the end when reverse), same shape.
+    abstract Scan: op: ScanOp * dim: int * reverse: bool -> RawTensor
     abstract LogSoftmax: dim: int -> RawTensor
 
     // ---- linear algebra and convolution (Matmul.fs, Conv.fs on the CPU)

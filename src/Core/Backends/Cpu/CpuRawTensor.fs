@@ -179,6 +179,9 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         | F32 a -> let v, ix = Kernels.extremeDim isMax a o k i in of32 v s, ofI64 ix s
         | F64 a -> let v, ix = Kernels.extremeDim isMax a o k i in of64 v s, ofI64 ix s
         | I64 _ -> floatsOnly (if isMax then "max" else "min") Int64
+    override t.Scan(op, dim, reverse) =
+        let o, k, i = Reduce.around shape dim
+        t.MapFloat "scan" (fun a -> Scan.run op reverse a o k i) (fun a -> Scan.run op reverse a o k i) shape
     override t.Softmax dim = t.MapFloat "softmax" (fun a -> Reduce.softmax a shape dim false) (fun a -> Reduce.softmax a shape dim false) shape
     override t.LogSoftmax dim = t.MapFloat "log_softmax" (fun a -> Reduce.softmax a shape dim true) (fun a -> Reduce.softmax a shape dim true) shape
 

@@ -18,11 +18,16 @@ type UnaryOp =
     | MulScalar of c: float
     /// 1 where x > 0, else 0 (the derivative of relu).
     | Positive
+    | Tan | Atan | Asin | Acos | Sinh | Cosh | Asinh
 
 /// Pointwise functions of two broadcast tensors; comparisons give 1 or 0 in the same dtype.
 type BinaryOp =
     | Add | Sub | Mul | Div | Pow | Maximum | Minimum
     | Eq | Ne | Lt | Le | Gt | Ge
+    /// atan2(a, b): the angle of the point (b, a), as torch.atan2(input=a, other=b).
+    | Atan2
+    /// √(a² + b²) without overflow or underflow in the squares.
+    | Hypot
 
 /// Generic SIMD kernels over spans for float32 and float64 (System.Numerics.Tensors does the vector work).
 module Kernels =
@@ -65,6 +70,30 @@ module Kernels =
                 if x < 0.0 then -v else v
         r
 
+    /// log(1 + x), accurate for tiny x (.NET's LogP1 is log(x + 1), which loses every digit of x below 1e-16):
+    /// Goldberg's trick, log(u)·x/(u − 1) with u = 1 + x rounded, which cancels u's rounding error.
+    let log1p (x: float) =
+        let u = 1.0 + x
+        if u = 1.0 then x
+        elif u = Double.PositiveInfinity then u
+        else Math.Log u * x / (u - 1.0)
+
+    /// eˣ − 1, accurate for tiny x (.NET's ExpM1 is exp(x) − 1): Kahan's (u − 1)·x/log(u) with u = eˣ rounded.
+    let expm1 (x: float) =
+        let u = Math.Exp x
+        if u = 1.0 then x
+        elif u = Double.PositiveInfinity then u
+        else
+            let um1 = u - 1.0
+            if um1 = -1.0 then -1.0 else um1 * x / Math.Log u
+
+    /// asinh x = sign(x)·log1p(|x| + x²/(1 + √(1 + x²))), the form that keeps tiny x exact; log|x| + log 2 above 1e8
+    /// (where √(1 + x²) = |x| and x² would overflow near 1e154).
+    let asinh (x: float) =
+        let a = Math.Abs x
+        let r = if a > 1e8 then Math.Log a + 0.69314718055994530942 else log1p (a + a * a / (1.0 + Math.Sqrt(1.0 + a * a)))
+        if x < 0.0 then -r else r
+
     let inline private cast<'T when 'T :> INumberBase<'T>> (x: float) : 'T = 'T.CreateTruncating x
     /// IEEE comparisons without F#'s structural (slow, NaN-unaware) generic comparison.
     let inline gt<'T when 'T :> IComparisonOperators<'T, 'T, bool>> (a: 'T) (b: 'T) = 'T.op_GreaterThan(a, b)
@@ -93,8 +122,16 @@ module Kernels =
         | Relu -> TensorPrimitives.Max(x, 'T.Zero, y)
         | Square -> TensorPrimitives.Multiply(x, x, y)
         | Reciprocal -> TensorPrimitives.Divide('T.One, x, y)
-        | Log1p -> TensorPrimitives.LogP1(x, y)
-        | Expm1 -> TensorPrimitives.ExpM1(x, y)
+        | Log1p -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (log1p (toF x.[i]))
+        | Expm1 -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (expm1 (toF x.[i]))
+        // the C runtime's float64 functions, rounded once: TensorPrimitives' vector sinh loses tiny arguments
+        | Tan -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Tan (toF x.[i]))
+        | Atan -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Atan (toF x.[i]))
+        | Asin -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Asin (toF x.[i]))
+        | Acos -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Acos (toF x.[i]))
+        | Sinh -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Sinh (toF x.[i]))
+        | Cosh -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Cosh (toF x.[i]))
+        | Asinh -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (asinh (toF x.[i]))
         | AddScalar c -> TensorPrimitives.Add(x, cast<'T> c, y)
         | MulScalar c -> TensorPrimitives.Multiply(x, cast<'T> c, y)
         | PowScalar p when p = 2.0 -> TensorPrimitives.Multiply(x, x, y)
@@ -117,8 +154,8 @@ module Kernels =
         | Softplus ->
             // softplus(x) = max(x,0) + log1p(exp(-|x|)), stable for large |x|
             for i in 0 .. x.Length - 1 do
-                let v = x.[i]
-                y.[i] <- 'T.Max(v, 'T.Zero) + 'T.LogP1('T.Exp(-'T.Abs v))
+                let v = toF x.[i]
+                y.[i] <- cast<'T> (Math.Max(v, 0.0) + log1p (Math.Exp(-(Math.Abs v))))
         | Gelu ->
             // gelu(x) = x·Φ(x) = x·½(1 + erf(x/√2))
             for i in 0 .. x.Length - 1 do
@@ -169,6 +206,9 @@ module Kernels =
         | Pow -> TensorPrimitives.Pow(a, b, y)
         | Maximum -> TensorPrimitives.Max(a, b, y)
         | Minimum -> TensorPrimitives.Min(a, b, y)
+        // element by element: a vectorised hypot would square its inputs (overflow above 1e154)
+        | Atan2 -> for i in 0 .. y.Length - 1 do y.[i] <- 'T.Atan2(a.[i], b.[i])
+        | Hypot -> for i in 0 .. y.Length - 1 do y.[i] <- 'T.Hypot(a.[i], b.[i])
         | _ -> compareLoop op a 1 b 1 y
 
     /// y = a op s where s is a scalar.
@@ -182,6 +222,8 @@ module Kernels =
         | Pow -> TensorPrimitives.Pow(a, s, y)
         | Maximum -> TensorPrimitives.Max(a, s, y)
         | Minimum -> TensorPrimitives.Min(a, s, y)
+        | Atan2 -> for i in 0 .. y.Length - 1 do y.[i] <- 'T.Atan2(a.[i], s)
+        | Hypot -> for i in 0 .. y.Length - 1 do y.[i] <- 'T.Hypot(a.[i], s)
         | _ -> compareLoop op a 1 (ReadOnlySpan<'T>([| s |])) 0 y
 
     /// y = s op b where s is a scalar.
@@ -195,10 +237,12 @@ module Kernels =
         | Pow -> TensorPrimitives.Pow(s, b, y)
         | Maximum -> TensorPrimitives.Max(b, s, y)
         | Minimum -> TensorPrimitives.Min(b, s, y)
+        | Atan2 -> for i in 0 .. y.Length - 1 do y.[i] <- 'T.Atan2(s, b.[i])
+        | Hypot -> for i in 0 .. y.Length - 1 do y.[i] <- 'T.Hypot(s, b.[i])
         | _ -> compareLoop op (ReadOnlySpan<'T>([| s |])) 0 b 1 y
 
     /// Ops of a few cycles an element, split over the cores only for large tensors (`Par.cheapGrain`).
-    let isCheapBinary (op: BinaryOp) = match op with Pow -> false | _ -> true
+    let isCheapBinary (op: BinaryOp) = match op with Pow | Atan2 | Hypot -> false | _ -> true
 
     /// Unary ops of a few cycles an element (no transcendental function).
     let isCheapUnary (op: UnaryOp) =

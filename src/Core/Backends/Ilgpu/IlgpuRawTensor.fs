@@ -299,7 +299,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         IlgpuRawTensor.Of(y, dtype, shape)
     override t.Binary(op, other) =
         // a plain match for the op's name: sprintf "%A" costs ~90 µs a call
-        let name = match op with Add -> "Add" | Sub -> "Sub" | Mul -> "Mul" | Div -> "Div" | Pow -> "Pow" | Maximum -> "Maximum" | Minimum -> "Minimum" | Eq -> "Eq" | Ne -> "Ne" | Lt -> "Lt" | Le -> "Le" | Gt -> "Gt" | Ge -> "Ge"
+        let name = match op with Add -> "Add" | Sub -> "Sub" | Mul -> "Mul" | Div -> "Div" | Pow -> "Pow" | Maximum -> "Maximum" | Minimum -> "Minimum" | Eq -> "Eq" | Ne -> "Ne" | Lt -> "Lt" | Le -> "Le" | Gt -> "Gt" | Ge -> "Ge" | Atan2 -> "Atan2" | Hypot -> "Hypot"
         let o = t.Same name other
         let outShape = Shape.broadcast name shape o.Shape
         let isCompare = match op with Eq | Ne | Lt | Le | Gt | Ge -> true | _ -> false
@@ -407,6 +407,18 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
                 | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("ExtremeTree32", typeof<K>, "ExtremeTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
                 | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("ExtremeTree64", typeof<K>, "ExtremeTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
         IlgpuRawTensor.Of(v, dtype, s), IlgpuRawTensor.Of(ix, Int64, Array.copy s)
+    override t.Scan(op, dim, reverse) =
+        t.FloatsOnly (match op with CumSum -> "cumsum" | CumProd -> "cumprod")
+        let outer, k, inner = Reduce.around shape dim
+        let y = Dev.allocOf gpu dtype n
+        if n > 0 then
+            let ext = Index1D (outer * inner)
+            let prod = match op with CumProd -> 1 | CumSum -> 0
+            let rev = if reverse then 1 else 0
+            match dtype with
+            | Float32 -> gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int, int, int, int>>("SK.Scan32", typeof<ScanKernels>, "Scan32", [||]).Invoke(gpu.Stream, ext, t.V32, Dev.view y, k, inner, prod, rev)
+            | _ -> gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>>("SK.Scan64", typeof<ScanKernels>, "Scan64", [||]).Invoke(gpu.Stream, ext, t.V64, Dev.view y, k, inner, prod, rev)
+        IlgpuRawTensor.Of(y, dtype, shape)
     member private t.SoftmaxOf(dim: int, log: int) : RawTensor =
         t.FloatsOnly (if log = 1 then "log_softmax" else "softmax")
         let outer, k, inner = Reduce.around shape dim

@@ -20,13 +20,26 @@ module Scalar =
         | Reciprocal -> 15, 0.0, 0.0 | Log1p -> 16, 0.0, 0.0 | Expm1 -> 17, 0.0, 0.0
         | LeakyRelu s -> 18, s, 0.0 | Elu a -> 19, a, 0.0 | PowScalar p -> 20, p, 0.0
         | Clamp (lo, hi) -> 21, lo, hi | AddScalar c -> 22, c, 0.0 | MulScalar c -> 23, c, 0.0
-        | Positive -> 24, 0.0, 0.0
+        | Positive -> 24, 0.0, 0.0 | Tan -> 25, 0.0, 0.0 | Atan -> 26, 0.0, 0.0 | Asin -> 27, 0.0, 0.0
+        | Acos -> 28, 0.0, 0.0 | Sinh -> 29, 0.0, 0.0 | Cosh -> 30, 0.0, 0.0 | Asinh -> 31, 0.0, 0.0
 
     /// The code of a binary op.
     let binaryCode (op: BinaryOp) =
         match op with
         | Add -> 0 | Sub -> 1 | Mul -> 2 | Div -> 3 | Pow -> 4 | Maximum -> 5 | Minimum -> 6
-        | Eq -> 7 | Ne -> 8 | Lt -> 9 | Le -> 10 | Gt -> 11 | Ge -> 12
+        | Eq -> 7 | Ne -> 8 | Lt -> 9 | Le -> 10 | Gt -> 11 | Ge -> 12 | Atan2 -> 13 | Hypot -> 14
+
+    /// √(a² + b²) scaled by the larger magnitude, so that the squares neither overflow nor underflow.
+    let hypot (a: float) (b: float) : float =
+        let x = Math.Abs a
+        let y = Math.Abs b
+        let hi = Math.Max(x, y)
+        let lo = Math.Min(x, y)
+        if hi = Double.PositiveInfinity then hi
+        elif hi = 0.0 || lo <> lo then hi + lo
+        else
+            let r = lo / hi
+            hi * Math.Sqrt(1.0 + r * r)
 
     /// y = op(x) for the op with this code and scalar arguments p, q.
     let unary (code: int) (p: float) (q: float) (x: float) : float =
@@ -45,21 +58,28 @@ module Scalar =
         // torch.sign (NaN stays NaN)
         | 10 -> if x > 0.0 then 1.0 elif x < 0.0 then -1.0 elif x = 0.0 then 0.0 else x
         | 11 -> Kernels.erf x
-        // softplus(x) = max(x,0) + log1p(exp(-|x|)); .NET's LogP1 is log(x + 1)
-        | 12 -> Math.Max(x, 0.0) + Math.Log(Math.Exp(-(Math.Abs x)) + 1.0)
+        // softplus(x) = max(x,0) + log1p(exp(-|x|)), with the CPU's accurate log1p
+        | 12 -> Math.Max(x, 0.0) + Kernels.log1p (Math.Exp(-(Math.Abs x)))
         // gelu(x) = x·½(1 + erf(x/√2))
         | 13 -> 0.5 * x * (1.0 + Kernels.erf (x / Math.Sqrt 2.0))
         | 14 -> x * x
         | 15 -> 1.0 / x
-        | 16 -> Math.Log(x + 1.0)
-        | 17 -> Math.Exp x - 1.0
+        | 16 -> Kernels.log1p x
+        | 17 -> Kernels.expm1 x
         | 18 -> if x > 0.0 then x else p * x
         | 19 -> if x > 0.0 then x else p * (Math.Exp x - 1.0)
         | 20 -> if p = 2.0 then x * x else Math.Pow(x, p)
         | 21 -> Math.Min(Math.Max(x, p), q)
         | 22 -> x + p
         | 23 -> x * p
-        | _ -> if x > 0.0 then 1.0 else 0.0
+        | 24 -> if x > 0.0 then 1.0 else 0.0
+        | 25 -> Math.Tan x
+        | 26 -> Math.Atan x
+        | 27 -> Math.Asin x
+        | 28 -> Math.Acos x
+        | 29 -> Math.Sinh x
+        | 30 -> Math.Cosh x
+        | _ -> Kernels.asinh x
 
     /// y = a op b for the op with this code (comparisons give 1 or 0).
     let binary (code: int) (a: float) (b: float) : float =
@@ -76,4 +96,6 @@ module Scalar =
         | 9 -> if a < b then 1.0 else 0.0
         | 10 -> if a <= b then 1.0 else 0.0
         | 11 -> if a > b then 1.0 else 0.0
-        | _ -> if a >= b then 1.0 else 0.0
+        | 12 -> if a >= b then 1.0 else 0.0
+        | 13 -> Math.Atan2(a, b)
+        | _ -> hypot a b
