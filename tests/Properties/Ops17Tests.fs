@@ -54,6 +54,7 @@ let unaryOps17 : (string * (int -> int[] -> Tensor -> Tensor) * (float -> float)
       "prod", plain Cumulative.prod, id
       "amax", (fun seed shape x -> Extrema.amax [| dimOf seed shape |] (seed % 3 = 0) x), id
       "amin all", plain (Extrema.amin [||] false), id
+      "amax first and last dims", (fun seed _ x -> Extrema.amax [| 0; -1 |] (seed % 2 = 0) x), id
       "sort", (fun seed shape x -> fst (Sorting.sort (dimOf seed shape) (seed % 3 = 0) x)), id
       "topk", (fun seed shape x ->
                  let d = dimOf seed shape
