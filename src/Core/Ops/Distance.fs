@@ -14,9 +14,10 @@ module Distance =
     let private resolveDims (op: string) (x: Tensor) (dims: int[]) =
         if x.Rank = 0 then [||] else dims |> Array.map (Shape.normDim op x.Rank) |> Array.distinct |> Array.sort
 
-    /// The p-norm over `dims`, for any p ≥ 0 or +∞, with torch's subgradients: 0 where the norm is 0; for p = ∞ every
+    /// The p-norm over `dims`, for any p ≥ 0 or +∞, with torch's subgradients: 0 where the norm is 0 (and, for p < 1,
+    /// where the element is 0); for p = ∞ every
     /// element tied for the largest |x| takes the full gradient (as torch's cdist and norm backward).
-    // ‖x‖ₚ = (Σ|xᵢ|ᵖ)^(1/p);  ∂‖x‖ₚ/∂xᵢ = sign(xᵢ)·(|xᵢ|/‖x‖ₚ)^(p−1);  ∂‖x‖∞/∂xᵢ = sign(xᵢ)·[|xᵢ| = ‖x‖∞];  ‖x‖₀ = #{xᵢ ≠ 0}
+    // ‖x‖ₚ = (Σ|xᵢ|ᵖ)^(1/p);  ∂‖x‖ₚ/∂xᵢ = sign(xᵢ)·(|xᵢ|/‖x‖ₚ)^(p−1) (0 where ‖x‖ₚ = 0, or xᵢ = 0 and p < 1);  ∂‖x‖∞/∂xᵢ = sign(xᵢ)·[|xᵢ| = ‖x‖∞];  ‖x‖₀ = #{xᵢ ≠ 0}
     let pnorm (p: float) (dims: int[]) (keepDim: bool) (x: Tensor) =
         floatsOnly "norm" x
         if Double.IsNaN p || p < 0.0 then
@@ -24,7 +25,12 @@ module Distance =
         let ds = resolveDims "norm" x dims
         let zero = Tensor(x.Raw.Backend.Full([||], 0.0, x.DType))
         if p = 2.0 || p = 1.0 then Reduction.norm p ds keepDim x
-        elif p = 0.0 then Reduction.sumDims ds keepDim (Pointwise.ne x zero)
+        elif p = 0.0 then
+            // the count of nonzeros is piecewise constant: on the graph (as torch), with a zero gradient
+            let xShape = x.Shape
+            let kept = Shape.reduced xShape ds true
+            Tensor.Record("norm", (Reduction.sumDims ds keepDim (Pointwise.ne x zero)).Raw, [| x |], fun g ->
+                [| Tensor.Expand(Reshaping.reshapeRaw g kept, xShape) * zero |])
         else
             let value =
                 use _ = GradMode.NoGrad()
@@ -36,13 +42,14 @@ module Distance =
                 Tensor.Record("norm", value, [| x |], fun g ->
                     let spread (t: Tensor) = Tensor.Expand(Reshaping.reshapeRaw t kept, xShape)
                     let n = spread y.Value
-                    let nonzero = Pointwise.ne n zero
-                    let safe = Pointwise.where nonzero n (zero + 1.0)
+                    // torch's rule: 0 where the norm is 0, and (p < 1) where xᵢ = 0; elsewhere the formula, on safe values
+                    let keep = Pointwise.ne n zero * (if p < 1.0 then Pointwise.ne x zero else Pointwise.ne n zero)
+                    let one = zero + 1.0
                     let s = Pointwise.sign x
                     let local =
                         if Double.IsPositiveInfinity p then s * Pointwise.eq (Pointwise.abs x) n
-                        else s * Pointwise.powScalar (p - 1.0) (Pointwise.abs x / safe)
-                    [| spread g * local * nonzero |])
+                        else s * Pointwise.powScalar (p - 1.0) (Pointwise.where keep (Pointwise.abs x) one / Pointwise.where keep n one)
+                    [| Pointwise.where keep (spread g * local) zero |])
             y.Value
 
     /// torch.cdist: the p-norm distances between the rows of x1 [..., P, M] and of x2 [..., R, M] -> [..., P, R],

@@ -113,7 +113,8 @@ module Structure =
         let lead = rest |> Array.map (fun d -> x.Shape.[d])
         let merged = x |> Reshaping.permute (Array.append rest [| d1; d2 |]) |> Reshaping.reshape (Array.append lead [| n1 * n2 |])
         let positions = Array.init len (fun i -> int64 ((i + r0) * n2 + i + c0))
-        if len = 0 then Tensor(x.Raw.Backend.Zeros(Array.append lead [| 0 |], x.DType))
+        // an empty diagonal is an empty slice (still on the graph, with a zero gradient)
+        if len = 0 then Reshaping.narrow -1 0 0 merged
         else Indexing.indexSelect -1 (indexOn x positions) merged
 
     /// torch.diag: of a vector [n], the square matrix [n+|k|, n+|k|] with the vector on the k-th diagonal and zeros
