@@ -50,6 +50,7 @@ let private opOf (name: string) : Tensor[] -> Tensor =
     | "roll_-7_dim_0" -> one (Structure.roll [| -7 |] [| 0 |])
     | "narrow_1_-3_2" -> one (Reshaping.narrow 1 -3 2)
     | "repeat_2_1_3" -> one (Structure.repeat [| 2; 1; 3 |])
+    | "repeat_0_2" -> one (Structure.repeat [| 0; 2 |])
     | "tile_2" -> one (Structure.tile [| 2 |])
     | "tile_2_2" -> one (Structure.tile [| 2; 2 |])
     | "tril_0" -> one (Structure.tril 0)
