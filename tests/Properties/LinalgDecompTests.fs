@@ -342,3 +342,16 @@ let ``eigh, svd and qr match torch up to the signs of vectors`` () =
         (fun k r o -> if k = 0 then alignColumns 2 r o elif k = 2 then alignRows 2 r o else o)
     goldenCheck "qr" (fun x -> let q, r = LinalgDecomp.qr false x.[0] in [| q; r |]) (fun o -> sq 0 o.[0] + sq 2 o.[1])
         (fun k r o -> if k = 0 then alignColumns 2 r o else alignRows 2 r o)
+
+[<Property(MaxTest = 20)>]
+let ``trySolveSpd solves an SPD system and refuses an indefinite one`` (seed: int) =
+    let n, _, _ = sizes seed
+    let a = spd seed [||] n
+    let b = (tensorOf (seed + 1) [| n |]).ToFloat64Array()
+    let av = a.ToFloat64Array()
+    match LinalgDecomp.trySolveSpd n av b with
+    | None -> false
+    | Some x ->
+        let ax = Array.init n (fun i -> Seq.sum (seq { for j in 0 .. n - 1 -> av.[i * n + j] * x.[j] }))
+        (close 1e-10 1e-10 b ax).IsNone
+        && (LinalgDecomp.trySolveSpd n (Array.map (fun v -> -v) av) b).IsNone

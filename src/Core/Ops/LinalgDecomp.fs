@@ -292,6 +292,21 @@ module LinalgDecomp =
         let l = choleskyRecord a factors
         if upper then mT l else l
 
+    /// torch.cholesky_solve: X with A X = B given A's lower Cholesky factor L (A = L Lᵀ): X = L⁻ᵀ(L⁻¹B), two solves.
+    /// B is [..., n, k] or [..., n]; differentiable in both.
+    let choleskySolve (b: Tensor) (l: Tensor) = solve (mT l) (solve l b)
+
+    /// A symmetric positive-definite system A x = b of float64 arrays (A n×n row-major), by Cholesky; None when A is
+    /// not positive definite. For the small dense solves of optimizers (Newton's damped step).
+    let trySolveSpd (n: int) (a: float[]) (b: float[]) : float[] option =
+        if a.Length <> n * n || b.Length <> n then
+            invalidArg "a" (sprintf "trySolveSpd: A has %d entries and b %d, expected %d×%d and %d" a.Length b.Length n n n)
+        use _ = GradMode.NoGrad()
+        let at = Create.ofFloat64 (Array.copy a) [| n; n |]
+        let l, info = choleskyEx at
+        if info.[0] <> 0 then None
+        else Some ((choleskySolve (Create.ofFloat64 (Array.copy b) [| n |]) l).ToFloat64Array())
+
     // ---- symmetric eigendecomposition
 
     /// torch.linalg.eigh: (eigenvalues [..., n] ascending, eigenvectors [..., n, n] as columns) of each symmetric

@@ -44,14 +44,14 @@ module Newton =
         let x, (f, g) = Objective.evalAt "newton" obj x0
         { X = x; Value = f; Grad = g; Mu = 0.0; Iter = 0 }
 
-    /// Solve (H + μI) d = −g with the smallest μ ∈ {0, μ₀, 10μ₀, …} for which Cholesky succeeds
+    /// Solve (H + μI) d = −g with the smallest μ ∈ {0, μ₀, 10μ₀, …} for which Cholesky (LinalgDecomp, on MathNet) succeeds
     /// (Levenberg damping, N&W §3.4).
     let dampedDirection (n: int) (hess: float[]) (g: float[]) (muInit: float) =
         let scaleH = max 1.0 (Array.fold (fun m v -> max m (abs v)) 0.0 hess)
         let rec attempt mu =
             let a = if mu = 0.0 then hess else Array.init (n * n) (fun k -> if k / n = k % n then hess.[k] + mu else hess.[k])
-            match Dense.cholesky n a with
-            | Some l -> Dense.choleskySolve n l (Vec.neg g), mu
+            match LinalgDecomp.trySolveSpd n a (Vec.neg g) with
+            | Some d -> d, mu
             | None when mu > 1e30 * scaleH -> invalidOp (sprintf "newton: no damping μ up to %g made the Hessian positive definite (non-finite Hessian?)" mu)
             | None -> attempt (if mu = 0.0 then muInit * scaleH else 10.0 * mu)
         attempt 0.0
