@@ -355,3 +355,19 @@ let ``trySolveSpd solves an SPD system and refuses an indefinite one`` (seed: in
         let ax = Array.init n (fun i -> Seq.sum (seq { for j in 0 .. n - 1 -> av.[i * n + j] * x.[j] }))
         (close 1e-10 1e-10 b ax).IsNone
         && (LinalgDecomp.trySolveSpd n (Array.map (fun v -> -v) av) b).IsNone
+
+[<Fact>]
+let ``an ILGPU tensor is decomposed on the host and the result returned to its device`` () =
+    let dev = Devices.parse "ilgpu-cpu"
+    let a64 = wellConditioned 5 [| 2 |] 3
+    let a = Tensor((Devices.backendOf dev).Import a64.Raw)
+    a.RequiresGrad <- true
+    let y = LinalgDecomp.inv a
+    Assert.Equal(dev, y.Device)
+    assertClose 1e-12 1e-12 ((LinalgDecomp.inv a64).ToFloat64Array()) (y.ToFloat64Array())
+    let g = (Tape.gradWith [| Reduction.sum (LinalgDecomp.det a) |] null [| a |] false false).[0]
+    Assert.Equal(dev, g.Device)
+    let a64' = Tensor(a64.Raw)
+    a64'.RequiresGrad <- true
+    let g64 = (Tape.gradWith [| Reduction.sum (LinalgDecomp.det a64') |] null [| a64' |] false false).[0]
+    assertClose 1e-10 1e-12 (g64.ToFloat64Array()) (g.ToFloat64Array())
