@@ -26,7 +26,7 @@ internal static class Plots
 
     /// <summary>Epoch rows of a metrics file (the rows that carry an accuracy).</summary>
     private static MetricsRow[] EpochRows(string runDir) =>
-        Metrics.read(Path.Combine(runDir, "metrics.csv")).Where(r => !double.IsNaN(r.Accuracy)).ToArray();
+        Hybrid.Core.Logging.Metrics.read(Path.Combine(runDir, "metrics.csv")).Where(r => !double.IsNaN(r.Accuracy)).ToArray();
 
     /// <summary>Writes curves.png and curves.svg into a run directory: loss, accuracy, lr.</summary>
     public static void Curves(string runDir) => Compare(new[] { runDir }, Path.Combine(runDir, "curves"));

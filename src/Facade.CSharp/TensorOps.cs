@@ -162,10 +162,10 @@ public partial class Tensor
     public Tensor LogSoftmax(int dim) => new(CoreSoftmax.logSoftmax(dim, Core));
     /// <summary>Matrix product with <c>torch.matmul</c>'s rank rules (vectors promoted, batch dims broadcast).</summary>
     /// <param name="other">Right operand.</param>
-    public Tensor Matmul(Tensor other) => new(Linalg.matmul(Core, other.Core));
+    public Tensor Matmul(Tensor other) => new(Hybrid.Core.Linalg.matmul(Core, other.Core));
     /// <summary>Dot product of two vectors.</summary>
     /// <param name="other">The other vector.</param>
-    public Tensor Dot(Tensor other) => new(Linalg.dot(Core, other.Core));
+    public Tensor Dot(Tensor other) => new(Hybrid.Core.Linalg.dot(Core, other.Core));
 
     // ---------------------------------------------------------------- layout
 

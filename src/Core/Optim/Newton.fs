@@ -25,7 +25,8 @@ type NewtonState =
       Mu: float
       Iter: int }
 
-/// Damped Newton's method with the exact Hessian from the tape (create-graph double backward).
+/// Damped Newton's method with the exact Hessian from the tape (create-graph double backward), or, for objectives
+/// known only through their gradients, a central-difference Hessian.
 module Newton =
 
     /// Defaults: full step first, ρ = 0.5, c1 = 1e-4, 50 backtracks, μ₀ = 1e-8.
@@ -43,14 +44,14 @@ module Newton =
         let x, (f, g) = Objective.evalAt "newton" obj x0
         { X = x; Value = f; Grad = g; Mu = 0.0; Iter = 0 }
 
-    /// Solve (H + μI) d = −g with the smallest μ ∈ {0, μ₀, 10μ₀, …} for which Cholesky succeeds
+    /// Solve (H + μI) d = −g with the smallest μ ∈ {0, μ₀, 10μ₀, …} for which Cholesky (LinalgDecomp, on MathNet) succeeds
     /// (Levenberg damping, N&W §3.4).
     let dampedDirection (n: int) (hess: float[]) (g: float[]) (muInit: float) =
         let scaleH = max 1.0 (Array.fold (fun m v -> max m (abs v)) 0.0 hess)
         let rec attempt mu =
             let a = if mu = 0.0 then hess else Array.init (n * n) (fun k -> if k / n = k % n then hess.[k] + mu else hess.[k])
-            match Dense.cholesky n a with
-            | Some l -> Dense.choleskySolve n l (Vec.neg g), mu
+            match LinalgDecomp.trySolveSpd n a (Vec.neg g) with
+            | Some d -> d, mu
             | None when mu > 1e30 * scaleH -> invalidOp (sprintf "newton: no damping μ up to %g made the Hessian positive definite (non-finite Hessian?)" mu)
             | None -> attempt (if mu = 0.0 then muInit * scaleH else 10.0 * mu)
         attempt 0.0
@@ -65,6 +66,31 @@ module Newton =
         let d, mu = dampedDirection n hess state.Grad hyper.MuInit
         let ls = LineSearch.armijo obj state.X state.Value state.Grad d hyper.Lr hyper.Rho hyper.C1 hyper.MaxBacktracks
         { X = Vec.axpy ls.Step d state.X; Value = ls.Value; Grad = ls.Grad; Mu = mu; Iter = state.Iter + 1 }
+
+    /// The Hessian by central differences of the objective's gradient, for objectives that can only be evaluated
+    /// (a closure that calls backward itself): H[:, j] ≈ (∇f(x + hⱼeⱼ) − ∇f(x − hⱼeⱼ)) / 2hⱼ with
+    /// hⱼ = eps·max(1, |xⱼ|), then symmetrised, H ← (H + Hᵀ)/2. 2n gradient evaluations; exact (up to rounding)
+    /// when ∇f is linear, O(h²) accurate otherwise. Row-major float[] of n×n.
+    let differenceHessian (eps: float) (obj: Objective) (x: float[]) =
+        Guard.positive "newton" "hessianEps" eps
+        let n = x.Length
+        let h = Array.zeroCreate (n * n)
+        for j in 0 .. n - 1 do
+            let step = eps * max 1.0 (abs x.[j])
+            let shifted (s: float) = Array.init n (fun i -> if i = j then x.[i] + s else x.[i])
+            let _, gp = obj.Eval (shifted step)
+            let _, gm = obj.Eval (shifted -step)
+            for i in 0 .. n - 1 do h.[i * n + j] <- (gp.[i] - gm.[i]) / (2.0 * step)
+        for i in 0 .. n - 1 do
+            for j in i + 1 .. n - 1 do
+                let m = 0.5 * (h.[i * n + j] + h.[j * n + i])
+                h.[i * n + j] <- m
+                h.[j * n + i] <- m
+        h
+
+    /// One Newton step with the Hessian from `differenceHessian eps` (the objective's gradients only).
+    let stepDifference (hyper: NewtonHyper) (eps: float) (obj: Objective) (state: NewtonState) =
+        stepWith hyper obj (differenceHessian eps obj) state
 
     /// The exact Hessian of a tensor function, from `Tape.hessian`, as a row-major float[].
     let tapeHessian (dtype: DType) (f: Tensor -> Tensor) (x: float[]) =

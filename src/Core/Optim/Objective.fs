@@ -26,7 +26,7 @@ module Vec =
     /// ‖x‖₁.
     let norm1 (x: float[]) = Array.sumBy abs x
 
-/// Small dense matrices stored row-major in float[] (n×n).
+/// Small dense matrices stored row-major in float[] (n×n). Factorisations and solves are in LinalgDecomp.
 module Dense =
     /// The n×n identity scaled by a.
     let identity (n: int) (a: float) = Array.init (n * n) (fun k -> if k / n = k % n then a else 0.0)
@@ -36,36 +36,6 @@ module Dense =
             let mutable s = 0.0
             for j in 0 .. n - 1 do s <- s + m.[i * n + j] * v.[j]
             s)
-    /// Lower Cholesky factor L of A = L·Lᵀ, or None when A is not (numerically) positive definite.
-    let cholesky (n: int) (a: float[]) : float[] option =
-        let l = Array.zeroCreate (n * n)
-        let mutable ok = true
-        let mutable j = 0
-        while ok && j < n do
-            let mutable d = a.[j * n + j]
-            for k in 0 .. j - 1 do d <- d - l.[j * n + k] * l.[j * n + k]
-            if not (d > 0.0) || Double.IsNaN d then ok <- false
-            else
-                let ljj = sqrt d
-                l.[j * n + j] <- ljj
-                for i in j + 1 .. n - 1 do
-                    let mutable s = a.[i * n + j]
-                    for k in 0 .. j - 1 do s <- s - l.[i * n + k] * l.[j * n + k]
-                    l.[i * n + j] <- s / ljj
-            j <- j + 1
-        if ok then Some l else None
-    /// Solve L·Lᵀ x = b given the Cholesky factor L (forward then back substitution).
-    let choleskySolve (n: int) (l: float[]) (b: float[]) =
-        let z = Array.copy b
-        for i in 0 .. n - 1 do
-            let mutable s = z.[i]
-            for k in 0 .. i - 1 do s <- s - l.[i * n + k] * z.[k]
-            z.[i] <- s / l.[i * n + i]
-        for i in n - 1 .. -1 .. 0 do
-            let mutable s = z.[i]
-            for k in i + 1 .. n - 1 do s <- s - l.[k * n + i] * z.[k]
-            z.[i] <- s / l.[i * n + i]
-        z
 
 /// A smooth objective on a flat parameter vector: its value and gradient at a point.
 /// Points and gradients travel as float64 arrays; `DType` is the dtype the tensors are evaluated in.

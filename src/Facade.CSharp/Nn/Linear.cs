@@ -40,7 +40,7 @@ public sealed class Linear : Module
     public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input, nameof(input));
-        return new(Linalg.linear(input.Core, Weight.Core, Bias?.Core!));
+        return new(Hybrid.Core.Linalg.linear(input.Core, Weight.Core, Bias?.Core!));
     }
 }
 

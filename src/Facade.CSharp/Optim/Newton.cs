@@ -7,7 +7,7 @@ using CoreNewton = Hybrid.Core.Optim.Newton;
 namespace Hybrid.Optim;
 
 /// <summary>
-/// Damped Newton's method: θ ← θ − η H⁻¹∇L. Per step: H is the Hessian of the closure's loss, taken by central
+/// Damped Newton's method: θ ← θ − η H⁻¹∇L. Per step: H is the Hessian of the closure's loss, taken in the core by central
 /// differences of the closure's gradients (2n closure calls for n parameters: small models only); the core solves
 /// (H + μI)d = −∇L with the smallest Levenberg damping μ ∈ {0, μ₀, 10μ₀, …} that makes H + μI positive definite, then
 /// backtracks t ← ρt from t = lr until the Armijo condition L(θ + td) ≤ L(θ) + c₁t∇Lᵀd holds. Options: "lr", "rho",
@@ -69,8 +69,7 @@ public sealed class Newton : FlatOptimizer
         var first = new StrongBox<Tensor?>();
         var obj = ObjectiveOf(f, first);
         var s0 = CoreNewton.init(obj, Hybrid.Core.Create.ofFloat64(Gather(), new[] { Dim }));
-        var hessian = FSharpFunc<double[], double[]>.FromConverter(x => DifferenceHessian(obj, x, eps));
-        var s = CoreNewton.stepWith(hyper, obj, hessian, new NewtonState(s0.X, s0.Value, s0.Grad, _mu, (int)_iter));
+        var s = CoreNewton.stepDifference(hyper, eps, obj, new NewtonState(s0.X, s0.Value, s0.Grad, _mu, (int)_iter));
         Scatter(s.X);
         _iter = s.Iter;
         _mu = s.Mu;
@@ -114,26 +113,6 @@ public sealed class Newton : FlatOptimizer
         _iter = s.Iter;
         _mu = s.Mu;
         return Tensor.Scalar(s0.Value, DType.Float64);
-    }
-
-    // H[:, j] ≈ (∇L(x + hⱼeⱼ) − ∇L(x − hⱼeⱼ)) / 2hⱼ, then symmetrized
-    private static double[] DifferenceHessian(Objective obj, double[] x, double eps)
-    {
-        int n = x.Length;
-        var h = new double[n * n];
-        for (int j = 0; j < n; j++)
-        {
-            var step = eps * Math.Max(1.0, Math.Abs(x[j]));
-            var xp = (double[])x.Clone(); xp[j] += step;
-            var xm = (double[])x.Clone(); xm[j] -= step;
-            var gp = obj.Eval.Invoke(xp).Item2;
-            var gm = obj.Eval.Invoke(xm).Item2;
-            for (int i = 0; i < n; i++) h[i * n + j] = (gp[i] - gm[i]) / (2 * step);
-        }
-        for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++)
-                h[i * n + j] = h[j * n + i] = 0.5 * (h[i * n + j] + h[j * n + i]);
-        return h;
     }
 
     /// <inheritdoc />
