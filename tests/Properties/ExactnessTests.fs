@@ -83,3 +83,18 @@ let ``the split gradient of max can be differentiated again`` () =
     let v = Create.vector [| 1.0; 0.0; 0.0 |]
     // ∇f = m·2x + (Σx²)·e, e = [0, ½, ½]; H·v = 2m·v + 2(eᵀv)x + 2(xᵀv)e = [6, 0, 0] + 0 + 2·1·[0, ½, ½]
     assertClose 1e-12 1e-12 [| 6.0; 1.0; 1.0 |] ((Tape.hvp f x v).ToFloat64Array())
+
+[<Fact>]
+let ``the gradient of the standard deviation of a constant is zero, as torch (not NaN)`` () =
+    // found by the differential test: std = √var had ∂/∂var = 1/(2·0) at a constant input; torch masks it to 0
+    let g = Tape.grad (Reduction.stdAll) (Create.vector [| 2.0; 2.0; 2.0 |])
+    Assert.Equal<float[]>([| 0.0; 0.0; 0.0 |], g.ToFloat64Array())
+    let g = Tape.grad (fun x -> Reduction.sum (Reduction.std [| 1 |] 1 false x)) (Create.ofFloat64 [| 1.0; 1.0; 0.0; 2.0 |] [| 2; 2 |])
+    assertClose 1e-12 1e-12 [| 0.0; 0.0; -1.0 / Math.Sqrt 2.0; 1.0 / Math.Sqrt 2.0 |] (g.ToFloat64Array())
+
+[<Fact>]
+let ``elu has no curvature at exactly zero, as torch's double backward`` () =
+    let hv = Tape.hvp (fun x -> Reduction.sum (Pointwise.elu 1.5 x)) (Create.vector [| 0.0; -1.0; 1.0 |]) (Create.vector [| 1.0; 1.0; 1.0 |])
+    assertClose 1e-12 1e-12 [| 0.0; 1.5 * Math.Exp -1.0; 0.0 |] (hv.ToFloat64Array())
+    let g = Tape.grad (fun x -> Reduction.sum (Pointwise.elu 1.5 x)) (Create.vector [| 0.0; -1.0; 1.0 |])
+    assertClose 1e-12 1e-12 [| 1.5; 1.5 * Math.Exp -1.0; 1.0 |] (g.ToFloat64Array())

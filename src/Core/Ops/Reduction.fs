@@ -134,8 +134,19 @@ module Reduction =
         sumDims ds keepDim (d * d) / float (Operators.max 0 (n - correction))
 
     /// Standard deviation over `dims` with Bessel's `correction` (torch.std).
-    // std = √var
-    let std (dims: int[]) (correction: int) (keepDim: bool) (x: Tensor) = Pointwise.sqrt (var dims correction keepDim x)
+    // std = √var; ∂std/∂var = 1/(2·std), taken as 0 where std = 0 (torch 1.13's std_backward masks it there, so a
+    // constant input gets a zero gradient rather than NaN)
+    let std (dims: int[]) (correction: int) (keepDim: bool) (x: Tensor) =
+        let v = var dims correction keepDim x
+        let y = ref null
+        y.Value <-
+            Tensor.Record("std", v.Raw.Unary Backends.Cpu.Sqrt, [| v |], fun g ->
+                let s = y.Value
+                let zero = Tensor(s.Raw.Backend.Full([||], 0.0, s.DType))
+                let isZero = Pointwise.eq s zero
+                let safe = Pointwise.where isZero (zero + 1.0) s
+                [| Pointwise.where isZero zero (g / (safe * 2.0)) |])
+        y.Value
 
     /// Unbiased variance of every element (torch.var(x)).
     let varAll (x: Tensor) = var [| 0 .. x.Rank - 1 |] 1 false x

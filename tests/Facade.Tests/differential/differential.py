@@ -220,6 +220,41 @@ def optimizer_cases(rng, k):
             print(f"{name}: redrew {redrawn} ill-conditioned cases (sensitivity > {SENSITIVITY:g})")
     return out
 
+def rule_cases(rng, k):
+    """Each first-order rule alone: one parameter fed a fixed random gradient sequence (no model, so no gradient
+    rounding), 36 steps. With the operations in torch's order the trajectories agree to the last bits."""
+    out = []
+    for name in OPTIMIZERS[:-1]:
+        for j in range(k):
+            opts = option_set(rng, name)
+            g = torch.Generator().manual_seed(rng.randrange(2**31))
+            n = rng.randint(1, 6)
+            p0 = torch.randn(n, generator=g)
+            grads = torch.randn(36, n, generator=g) * 10 ** u(rng, -3, 1)
+            p = torch.nn.Parameter(p0.clone())
+            traj = []
+            if name == "NAdam":
+                o = dict(dict(lr=2e-3, betas=[0.9, 0.999], eps=1e-8, weight_decay=0.0, momentum_decay=4e-3), **opts)
+                state = {}
+                for t in range(36):
+                    with torch.no_grad():
+                        nadam_reference(p, grads[t].clone(), state, o["lr"], o["betas"][0], o["betas"][1], o["weight_decay"],
+                                        o["momentum_decay"], o["eps"])
+                    traj.append(p.detach().tolist())
+            else:
+                kw = dict(opts)
+                for key in ("betas", "etas", "step_sizes"):
+                    if key in kw:
+                        kw[key] = tuple(kw[key])
+                opt = getattr(torch.optim, name)([p], **kw)
+                for t in range(36):
+                    p.grad = grads[t].clone()
+                    opt.step()
+                    traj.append(p.detach().tolist())
+            out.append({"name": f"{name}_rule_{j}", "optimizer": name, "options": opts, "p0": p0.tolist(),
+                        "grads": grads.tolist(), "trajectory": traj})
+    return out
+
 # ----------------------------------------------------------------------------------------------------- schedules
 
 
@@ -514,6 +549,7 @@ def main():
     doc = {
         "torch": torch.__version__, "seed": a.seed, "cases_per_kind": a.cases,
         "optimizers": optimizer_cases(rng, a.cases),
+        "rules": rule_cases(rng, a.cases),
         "schedules": schedule_cases(rng, a.cases),
         "autodiff": autodiff_cases(rng, a.cases) + kink_cases(),
     }
@@ -523,7 +559,8 @@ def main():
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=None, separators=(",", ":"))
     os.replace(tmp, out)
-    print(f"{out}: {len(doc['optimizers'])} optimizer, {len(doc['schedules'])} schedule, {len(doc['autodiff'])} autodiff cases")
+    print(f"{out}: {len(doc['optimizers'])} optimizer, {len(doc['rules'])} rule, {len(doc['schedules'])} schedule, "
+          f"{len(doc['autodiff'])} autodiff cases")
 
 
 if __name__ == "__main__":
