@@ -123,6 +123,26 @@ public class FlatOptimizerRankTests
         Assert.Equal(0.5, p.Item<double>(), 12);
     }
 
+    [Fact]
+    public void NewtonsExactStepTakesAZeroHessianWhereTheGradientIsConstant()
+    {
+        // issue 17, defect 2: the exact Hessian of a (piecewise) linear loss is 0 (torch's strict=False), not an error;
+        // Newton then damps it (H + μI) and its Armijo search still decreases the loss
+        var w = Tensor.FromArray(new[] { 0.5, -1.0, 2.0 });
+        foreach (Func<Parameter, Tensor> loss in new Func<Parameter, Tensor>[] { p => (p * w).Sum(), p => (p.Relu() * w).Sum() + p.Abs().Sum() })
+        {
+            var p = new Parameter(Tensor.FromArray(new[] { 1.0, 2.0, 3.0 }));
+            var opt = new Newton(new[] { p });
+            var before = loss(p).Item<double>();
+            Assert.Equal(before, opt.StepExact(() => loss(p)).Item<double>());
+            Assert.True(loss(p).Item<double>() < before);
+        }
+        // with curvature beside the kink the exact step lands on the minimum of the smooth piece: L = Σ relu(p) + Σ (p − 3)²
+        var q = new Parameter(Tensor.FromArray(new[] { 1.0, 2.0 }));
+        new Newton(new[] { q }).StepExact(() => q.Relu().Sum() + (q - 3.0).Square().Sum());
+        Assert.Equal(new[] { 2.5, 2.5 }, q.ToArray<double>());
+    }
+
     [Theory]
     [MemberData(nameof(Ranks))]
     public void FirstOrderStateOfAParameterOfEveryRankKeepsItsShape(int rank)
