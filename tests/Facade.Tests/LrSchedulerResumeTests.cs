@@ -167,4 +167,19 @@ public class LrSchedulerResumeTests
         s.LoadStateDict(JsonSerializer.Deserialize<LRSchedulerState>(JsonSerializer.Serialize(saved))!);
         Assert.Equal(0.1, o.ParamGroups[0].Lr);
     }
+
+    [Fact]
+    public void APlateauStateWithOtherArgumentsIsRefusedNamingTheKey()
+    {
+        var a = new ReduceLROnPlateau(Sgd(0.1), factor: 0.5, patience: 2);
+        a.Step(1.0);
+        var saved = a.StateDict();
+        Assert.Equal("0.5", saved.Args!["factor"]);
+        Assert.Equal("min", saved.Args["mode"]);
+        var e = Assert.Throws<ArgumentException>(() => new ReduceLROnPlateau(Sgd(0.1), factor: 0.5, patience: 3).LoadStateDict(saved));
+        Assert.Contains("key 'patience' is 2 in the state but 3", e.Message);
+        var ok = new ReduceLROnPlateau(Sgd(0.1), factor: 0.5, patience: 2);
+        ok.LoadStateDict(JsonSerializer.Deserialize<ReduceLROnPlateauState>(JsonSerializer.Serialize(saved))!);
+        Assert.Equal(1.0, ok.Best);
+    }
 }

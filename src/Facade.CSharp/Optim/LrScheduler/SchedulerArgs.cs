@@ -77,6 +77,23 @@ internal static class SchedulerArgs
         return d;
     }
 
+    /// <summary>ReduceLROnPlateau's arguments by torch's key, the groups' values joined by "; ".</summary>
+    internal static IReadOnlyDictionary<string, string> Of(CoreOptim.PlateauHyper[] hypers)
+    {
+        string J(Func<CoreOptim.PlateauHyper, string> f) => string.Join("; ", hypers.Select(f));
+        return new Dictionary<string, string>
+        {
+            ["mode"] = J(h => h.Mode.IsMin ? "min" : "max"),
+            ["factor"] = J(h => F(h.Factor)),
+            ["patience"] = J(h => F(h.Patience)),
+            ["threshold"] = J(h => F(h.Threshold)),
+            ["threshold_mode"] = J(h => h.ThresholdMode.IsRel ? "rel" : "abs"),
+            ["cooldown"] = J(h => F(h.Cooldown)),
+            ["min_lrs"] = J(h => F(h.MinLr)),
+            ["eps"] = J(h => F(h.Eps)),
+        };
+    }
+
     /// <summary>Refuse a state whose arguments differ from the scheduler's, naming the first key that differs.</summary>
     internal static void Check(string name, IReadOnlyDictionary<string, string> mine, IReadOnlyDictionary<string, string>? saved)
     {

@@ -45,4 +45,7 @@ public sealed record LRSchedulerState(string Scheduler, LRSchedulerGroupState[] 
 /// <param name="CooldownCounter">Steps of cooldown left.</param>
 /// <param name="LastEpoch">Steps taken.</param>
 /// <param name="LastLr">Each group's lr after the last step.</param>
-public sealed record ReduceLROnPlateauState(double Best, int NumBadEpochs, int CooldownCounter, int LastEpoch, double[] LastLr);
+/// <param name="Args">The scheduler's arguments under torch's keys (<c>mode</c>, <c>factor</c>, <c>patience</c>,
+/// <c>threshold</c>, <c>threshold_mode</c>, <c>cooldown</c>, <c>min_lrs</c>, <c>eps</c>); loading refuses other ones,
+/// naming the key.</param>
+public sealed record ReduceLROnPlateauState(double Best, int NumBadEpochs, int CooldownCounter, int LastEpoch, double[] LastLr, IReadOnlyDictionary<string, string>? Args = null);
