@@ -91,32 +91,60 @@ module Tape =
         let grads = propagate outputs seeds retainGraph createGraph
         inputs |> Array.map (fun x -> match grads.TryGetValue x with | true, g -> g | _ -> Create.zerosLike x)
 
-    /// ∇f(x) of a scalar function.
+    /// ∇f(x) of a scalar function; zeros where f does not depend on x (torch.autograd.functional's strict = False).
     let grad (f: Tensor -> Tensor) (x: Tensor) =
         let x = Tensor(x.Raw, null, true)
-        (gradWith [| f x |] null [| x |] false false).[0]
+        let y = f x
+        if not y.RequiresGrad then
+            // still a scalar function: the same check as a recorded output gets
+            seedFor "grad" y null |> ignore
+            Create.zerosLike x
+        else (gradWith [| y |] null [| x |] false false).[0]
 
-    /// Hessian-vector product H(x)·v by double backward: ∇ₓ(∇f(x) · v).
-    let hvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) =
+    /// Hessian-vector product H(x)·v by double backward: ∇ₓ(∇f(x) · v). Where ∇f does not depend on x (f linear, or
+    /// piecewise linear: relu, abs, max, selections; or f constant) H·v is zero; strict = false (torch's default)
+    /// returns those zeros, strict = true raises instead, as torch.autograd.functional.hvp(..., strict=True).
+    let hvpWith (strict: bool) (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) =
         if v.Shape <> x.Shape then invalidArg "v" (sprintf "hvp: v of shape %s does not match x of shape %s" (Shape.show v.Shape) (Shape.show x.Shape))
         let x = Tensor(x.Raw, null, true)
         use _ = GradMode.EnableGrad()
-        let g = (gradWith [| f x |] null [| x |] true true).[0]
-        let dot = Reduction.sum (g * v)
-        (gradWith [| dot |] null [| x |] false false).[0]
+        let y = f x
+        seedFor "hvp" y null |> ignore
+        if not y.RequiresGrad then
+            if strict then
+                invalidOp "hvp: the output of the function does not depend on its input (not allowed with strict = true; strict = false returns zeros)"
+            Create.zerosLike x
+        else
+            let g = (gradWith [| y |] null [| x |] true true).[0]
+            if not g.RequiresGrad then
+                if strict then
+                    invalidOp "hvp: the gradient of the function does not depend on its input, so its Hessian is zero (the function is linear or piecewise linear there, e.g. relu, abs, max); this is not allowed with strict = true (strict = false returns zeros)"
+                Create.zerosLike x
+            else
+                let dot = Reduction.sum (g * v)
+                (gradWith [| dot |] null [| x |] false false).[0]
 
-    /// The full Hessian of a scalar function of a tensor, as an [n, n] matrix (n = x.Numel).
-    let hessian (f: Tensor -> Tensor) (x: Tensor) =
+    /// Hessian-vector product H(x)·v by double backward, with torch's default strict = false (zeros where the gradient
+    /// does not depend on x); see `hvpWith`.
+    let hvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) = hvpWith false f x v
+
+    /// The full Hessian of a scalar function of a tensor, as an [n, n] matrix (n = x.Numel), one `hvpWith strict` per
+    /// row: zeros where the gradient does not depend on x unless strict (then it raises, as torch's hessian(strict=True)).
+    let hessianWith (strict: bool) (f: Tensor -> Tensor) (x: Tensor) =
         let n = x.Numel
         let rows =
             Array.init n (fun i ->
                 let e = Array.zeroCreate n
                 e.[i] <- 1.0
                 let v = Tensor(Create.ofFloat64 e x.Shape |> fun t -> t.Raw.Cast x.DType)
-                (hvp f x v).Raw.Reshape [| n |])
+                (hvpWith strict f x v).Raw.Reshape [| n |])
         let data = rows |> Array.collect (fun r -> r.ToFloat64Array())
         let h = Create.ofFloat64 data [| n; n |]
         Tensor(h.Raw.Cast x.DType)
+
+    /// The full Hessian of a scalar function (torch's default strict = false: zeros where the gradient does not depend
+    /// on x); see `hessianWith`.
+    let hessian (f: Tensor -> Tensor) (x: Tensor) = hessianWith false f x
 
     /// The Jacobian of f at x, as an [m, n] matrix (m = output elements, n = x.Numel).
     let jacobian (f: Tensor -> Tensor) (x: Tensor) =

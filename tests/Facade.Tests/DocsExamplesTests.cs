@@ -145,6 +145,7 @@ public class DocsExamplesTests
             () => new LambdaLR(optimizer2, new Func<int, double>[] { t => Math.Pow(0.97, t), t => 1.0 / (1 + t) }),
             () => new MultiplicativeLR(optimizer, t => t % 10 == 0 ? 0.7 : 1.0),
             () => new CyclicLR(optimizer, baseLr: 0.01, maxLr: 0.1, stepSizeUp: 15, mode: CyclicMode.Triangular2),
+            () => new CyclicLR(optimizer2, baseLr: 0.01, maxLr: 0.1, stepSizeUp: 15, scaleFn: x => 1.0 / (1.0 + x), scaleMode: "iterations"),
             () => new OneCycleLR(optimizer, maxLr: 0.1, totalSteps: 100),
             () => new OneCycleLR(optimizer2, maxLr: new[] { 0.5, 0.2 }, epochs: 10, stepsPerEpoch: 469, annealStrategy: AnnealStrategy.Linear),
             () =>

@@ -173,11 +173,14 @@ module Pointwise =
     let minimum (a: Tensor) (b: Tensor) = extremum Minimum Lt "minimum" a b
 
     /// x for x > 0, alpha·(eˣ − 1) otherwise (torch.nn.functional.elu).
-    // d/dx = 1 if x > 0 else alpha·eˣ = y + alpha
+    // d/dx = 1 if x > 0 else alpha·eˣ = y + alpha (alpha at 0, torch's left branch); torch's elu_double_backward
+    // masks the second derivative by x < 0, so at exactly 0 the derivative is the constant alpha (no curvature)
     let elu (alpha: float) (x: Tensor) =
         Tensor.Pointwise(Elu alpha, "elu", x, fun x y ->
             let one = constant (x.Raw.Backend.Full([||], 1.0, x.DType))
-            where (constant (x.Raw.Unary Positive)) one (y + alpha))
+            let atZero = constant (x.Raw.Backend.Full([||], alpha, x.DType))
+            let negative = constant (x.Raw.Unary(MulScalar -1.0).Unary Positive)
+            where (constant (x.Raw.Unary Positive)) one (where negative (y + alpha) atZero))
 
     let private compare (op: BinaryOp) (name: string) (a: Tensor) (b: Tensor) =
         if a.DType <> b.DType then

@@ -77,15 +77,28 @@ module Reduction =
     /// Min over one dim: (values, int64 indices of the first minimum). The gradient goes to the selected elements.
     let minDim (dim: int) (keepDim: bool) (x: Tensor) = extremeDim false "min" dim keepDim x
 
+    // torch 1.13's evenly_distribute_backward: the gradient of max/min over all elements is split evenly among the
+    // elements equal to the result (all NaNs when the result is NaN): ∂y/∂xᵢ = [xᵢ = y] / #{j : xⱼ = y}
     let private extremeAll (isMax: bool) (op: string) (x: Tensor) =
         if x.Numel = 0 then
             invalidArg "x" (sprintf "%s: tensor of shape %s is empty (expected at least one element)" op (Shape.show x.Shape))
-        fst (extremeDim isMax op 0 false (Reshaping.reshape [| -1 |] x))
+        floatsOnly op x
+        let value =
+            use _ = GradMode.NoGrad()
+            fst (extremeDim isMax op 0 false (Reshaping.reshape [| -1 |] x))
+        let xShape = x.Shape
+        let xRaw = x.Raw
+        Tensor.Record(op, value.Raw, [| x |], fun g ->
+            let y = value.ToFloat64Array().[0]
+            let mask = xRaw.ToFloat64Array() |> Array.map (fun e -> if e = y || (Double.IsNaN y && Double.IsNaN e) then 1.0 else 0.0)
+            let ties = Array.sum mask
+            let maskT = Tensor(xRaw.Backend.FromFloat64(mask, xShape).Cast x.DType)
+            [| Tensor.Expand(Reshaping.reshapeRaw g (Array.create xShape.Length 1), xShape) * maskT / ties |])
 
-    /// The largest element (a scalar); the gradient goes to its first occurrence.
+    /// The largest element (a scalar); the gradient is split evenly among the elements equal to it (torch 1.13).
     let max (x: Tensor) = extremeAll true "max" x
 
-    /// The smallest element (a scalar); the gradient goes to its first occurrence.
+    /// The smallest element (a scalar); the gradient is split evenly among the elements equal to it (torch 1.13).
     let min (x: Tensor) = extremeAll false "min" x
 
     /// Int64 indices of the first maximum along `dim` (not differentiable).
@@ -121,8 +134,19 @@ module Reduction =
         sumDims ds keepDim (d * d) / float (Operators.max 0 (n - correction))
 
     /// Standard deviation over `dims` with Bessel's `correction` (torch.std).
-    // std = √var
-    let std (dims: int[]) (correction: int) (keepDim: bool) (x: Tensor) = Pointwise.sqrt (var dims correction keepDim x)
+    // std = √var; ∂std/∂var = 1/(2·std), taken as 0 where std = 0 (torch 1.13's std_backward masks it there, so a
+    // constant input gets a zero gradient rather than NaN)
+    let std (dims: int[]) (correction: int) (keepDim: bool) (x: Tensor) =
+        let v = var dims correction keepDim x
+        let y = ref null
+        y.Value <-
+            Tensor.Record("std", v.Raw.Unary Backends.Cpu.Sqrt, [| v |], fun g ->
+                let s = y.Value
+                let zero = Tensor(s.Raw.Backend.Full([||], 0.0, s.DType))
+                let isZero = Pointwise.eq s zero
+                let safe = Pointwise.where isZero (zero + 1.0) s
+                [| Pointwise.where isZero zero (g / (safe * 2.0)) |])
+        y.Value
 
     /// Unbiased variance of every element (torch.var(x)).
     let varAll (x: Tensor) = var [| 0 .. x.Rank - 1 |] 1 false x

@@ -22,11 +22,13 @@ type AdagradRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(clr: 'T
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.A <- x.A + g * g
-            x.P <- x.P - Num clr * (g / (sqrt x.A + Num eps))
+            // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
+            x.P <- x.P - Num clr * g / (sqrt x.A + Num eps)
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.A <- x.A + g * g
-            x.P <- x.P - V.all clr * (g / (Vector256.Sqrt x.A + V.all eps))
+            // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
+            x.P <- x.P - V.all clr * g / (Vector256.Sqrt x.A + V.all eps)
 
 /// Adagrad.
 module Adagrad =

@@ -37,7 +37,8 @@ type AdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T,
             x.A <- Num beta1 * x.A + Num beta1c * g
             x.B <- Num beta2 * x.B + Num beta2c * g * g
             let v = if amsgrad.On then (x.C <- Num.Max(x.C, x.B); x.C) else x.B
-            x.P <- p - Num stepSize * (x.A / (sqrt v / Num bc2Sqrt + Num eps))
+            // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
+            x.P <- p - Num stepSize * x.A / (sqrt v / Num bc2Sqrt + Num eps)
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
@@ -45,7 +46,8 @@ type AdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T,
             x.A <- V.all beta1 * x.A + V.all beta1c * g
             x.B <- V.all beta2 * x.B + V.all beta2c * g * g
             let v = if amsgrad.On then (x.C <- Vector256.Max(x.C, x.B); x.C) else x.B
-            x.P <- p - V.all stepSize * (x.A / (Vector256.Sqrt v / V.all bc2Sqrt + V.all eps))
+            // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
+            x.P <- p - V.all stepSize * x.A / (Vector256.Sqrt v / V.all bc2Sqrt + V.all eps)
 
 /// Adam and AdamW.
 module Adam =

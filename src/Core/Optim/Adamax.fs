@@ -23,12 +23,14 @@ type AdamaxRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: '
             let g = Num sign * g + Num wd * x.P
             x.A <- Num beta1 * x.A + Num beta1c * g
             x.B <- Num.Max(Num beta2 * x.B, abs g + Num eps)
-            x.P <- x.P - Num clr * (x.A / x.B)
+            // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
+            x.P <- x.P - Num clr * x.A / x.B
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.A <- V.all beta1 * x.A + V.all beta1c * g
             x.B <- Vector256.Max(V.all beta2 * x.B, Vector256.Abs g + V.all eps)
-            x.P <- x.P - V.all clr * (x.A / x.B)
+            // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
+            x.P <- x.P - V.all clr * x.A / x.B
 
 /// Adamax.
 module Adamax =

@@ -32,14 +32,16 @@ type NAdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T
             x.A <- Num beta1 * x.A + Num beta1c * g
             x.B <- Num beta2 * x.B + Num beta2c * g * g
             let d = sqrt (x.B / Num bc2) + Num eps
-            x.P <- p - Num cg * (g / d) - Num cm * (x.A / d)
+            // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
+            x.P <- p - Num cg * g / d - Num cm * x.A / d
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             let p = x.P * V.all decay
             x.A <- V.all beta1 * x.A + V.all beta1c * g
             x.B <- V.all beta2 * x.B + V.all beta2c * g * g
             let d = Vector256.Sqrt (x.B / V.all bc2) + V.all eps
-            x.P <- p - V.all cg * (g / d) - V.all cm * (x.A / d)
+            // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
+            x.P <- p - V.all cg * g / d - V.all cm * x.A / d
 
 /// NAdam.
 module NAdam =

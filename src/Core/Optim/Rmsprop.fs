@@ -12,7 +12,9 @@ type RmspropHyper =
 
 /// RMSprop (Hinton, lecture 6e; centered: Graves 2013; torch.optim.RMSprop): g ← ±g + λθ;
 /// v ← αv + (1−α)g²; ḡ ← αḡ + (1−α)g (centered); d ← √(v − ḡ²) + ε or √v + ε;
-/// b ← μb + g/d, θ ← θ − γb (momentum) or θ ← θ − γ g/d. Lanes: A = v, B = b, C = ḡ.
+/// b ← μb + g/d, θ ← θ − γb (momentum) or θ ← θ − (γg)/d. Lanes: A = v, B = b, C = ḡ. Operations in torch 1.13's
+/// order (square_avg.addcmul_, sqrt, add_(eps), param.addcdiv_(grad, avg, value=−lr) = θ + ((−γ)g)/d) so that
+/// float64 trajectories agree with torch's to rounding.
 [<Struct>]
 type RmspropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T, alpha: 'T, alpha1: 'T, eps: 'T, wd: 'T, momentum: 'T, sign: 'T, centered: Flag, useMomentum: Flag) =
     /// The rule for these hyperparameters.
@@ -31,7 +33,7 @@ type RmspropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T,
             if useMomentum.On then
                 x.B <- Num momentum * x.B + g / avg
                 x.P <- x.P - Num lr * x.B
-            else x.P <- x.P - Num lr * (g / avg)
+            else x.P <- x.P - Num lr * g / avg
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.A <- V.all alpha * x.A + V.all alpha1 * g * g
@@ -43,7 +45,7 @@ type RmspropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T,
             if useMomentum.On then
                 x.B <- V.all momentum * x.B + g / avg
                 x.P <- x.P - V.all lr * x.B
-            else x.P <- x.P - V.all lr * (g / avg)
+            else x.P <- x.P - V.all lr * g / avg
 
 /// RMSprop.
 module Rmsprop =

@@ -15,6 +15,9 @@ type CyclicMode =
     | Triangular2
     /// Amplitude scaled by gamma^(iterations).
     | ExpRange
+    /// torch's custom scale_fn: amplitude scaleFn(cycle) (scaleByCycle, torch's scale_mode = 'cycle') or
+    /// scaleFn(iteration) (scale_mode = 'iterations').
+    | CustomScale of scaleFn: (float -> float) * scaleByCycle: bool
 
 /// torch.optim.lr_scheduler.OneCycleLR arguments (same names and defaults).
 type OneCycleArgs =
@@ -151,6 +154,9 @@ module LrSchedule =
             nonNeg "baseLr" a.BaseLr "CyclicLR"; nonNeg "maxLr" a.MaxLr "CyclicLR"; atLeast1 "stepSizeUp" a.StepSizeUp "CyclicLR"
             a.StepSizeDown |> Option.iter (fun d -> atLeast1 "stepSizeDown" d "CyclicLR")
             pos "gamma" a.Gamma "CyclicLR"
+            match a.Mode with
+            | CustomScale (f, _) when obj.ReferenceEquals(f, null) -> nullArg "scaleFn"
+            | _ -> ()
         | LambdaLr f | MultiplicativeLr f -> if obj.ReferenceEquals(f, null) then nullArg "lambda"
         | SequentialLr (ss, ms) ->
             if ss.Length = 0 then invalidArg "schedules" "SequentialLR: needs at least one schedule"
@@ -181,6 +187,7 @@ module LrSchedule =
             | Triangular -> 1.0
             | Triangular2 -> 1.0 / (2.0 ** (cycle - 1.0))
             | ExpRange -> a.Gamma ** float e
+            | CustomScale (f, byCycle) -> f (if byCycle then cycle else float e)
         a.BaseLr + (a.MaxLr - a.BaseLr) * scale * amplitude, a.MaxMomentum - (a.MaxMomentum - a.BaseMomentum) * scale * amplitude
 
     /// OneCycleLR at step e: (lr, momentum), annealing between the phase end points.
@@ -339,6 +346,35 @@ module LrSchedule =
         if Double.IsNaN lr0 || lr0 < 0.0 then raise (ArgumentOutOfRangeException("lr", lr0, sprintf "lr scheduler: lr must be >= 0, got %g" lr0))
         let (lr, initial), st = construct schedule (lr0, initialLr)
         { Schedule = schedule; State = st; Lr = lr; InitialLr = initial }
+
+    /// torch's constructor with last_epoch = lastEpoch ≥ 0 (resuming a schedule after lastEpoch + 1 steps): base_lr is
+    /// the group's initial_lr, which must be set (torch raises KeyError otherwise); the initial step then moves to
+    /// epoch lastEpoch + 1 by the recursive form from the group's current lr (closed forms for OneCycleLR, CyclicLR and,
+    /// as torch, CosineAnnealingLR;
+    /// SGDR starts with T_cur = lastEpoch, T_i = T_0; SequentialLR only counts from lastEpoch + 1). lastEpoch = −1 is
+    /// `createWith`. torch's ChainedScheduler has no last_epoch.
+    let createResumed (schedule: LrSchedule) (lr0: float) (initialLr: float) (lastEpoch: int) : LrScheduler =
+        if lastEpoch < -1 then
+            raise (ArgumentOutOfRangeException("lastEpoch", lastEpoch, sprintf "lr scheduler: lastEpoch must be >= -1 (-1: a fresh schedule), got %d" lastEpoch))
+        if lastEpoch = -1 then createWith schedule lr0 initialLr
+        else
+            check schedule
+            if Double.IsNaN lr0 || lr0 < 0.0 then raise (ArgumentOutOfRangeException("lr", lr0, sprintf "lr scheduler: lr must be >= 0, got %g" lr0))
+            if Double.IsNaN initialLr && not (match schedule with SequentialLr _ -> true | _ -> false) then
+                invalidArg "lastEpoch" (sprintf "lr scheduler: lastEpoch = %d resumes a schedule, but the parameter group has no initial_lr (set it, or load the optimizer's state dict first, as torch requires)" lastEpoch)
+            let (lr, initial), st =
+                match schedule with
+                | ChainedLr _ -> invalidArg "lastEpoch" "lr scheduler: ChainedScheduler has no lastEpoch (as torch's); resume its schedulers instead"
+                | SequentialLr _ ->
+                    let g, st = construct schedule (lr0, initialLr)
+                    g, { st with LastEpoch = lastEpoch + 1 }
+                | CosineAnnealingWarmRestarts (t0, _, _) ->
+                    stepAt schedule None (lr0, initialLr) { fresh initialLr with LastEpoch = lastEpoch; TCur = float lastEpoch; TI = t0 }
+                | CyclicLr a -> stepAt schedule None (lr0, initialLr) { fresh a.BaseLr with LastEpoch = lastEpoch }
+                // torch's CosineAnnealingLR takes its closed form on a resumed first step (_step_count == 1)
+                | CosineAnnealingLr _ -> stepAt schedule (Some (lastEpoch + 1)) (lr0, initialLr) { fresh initialLr with LastEpoch = lastEpoch }
+                | _ -> stepAt schedule None (lr0, initialLr) { fresh initialLr with LastEpoch = lastEpoch }
+            { Schedule = schedule; State = st; Lr = lr; InitialLr = initial }
 
     /// Attach a schedule to a parameter group whose lr is lr0 (torch's constructor, initial step included).
     let create (schedule: LrSchedule) (lr0: float) : LrScheduler = createWith schedule lr0 nan

@@ -97,9 +97,7 @@ public abstract class FirstOrderOptimizer : Optimizer
         var buffers = d.Slots.Select((slot, j) =>
         {
             var values = d.Values[0][j];
-            var t = d.DTypes[0] == "float32"
-                ? Tensor.FromArray(Array.ConvertAll(values, v => (float)v), p.Shape)
-                : Tensor.FromArray(values, p.Shape);
+            var t = FlatOptimizer.ShapedLike(p, values, d.DTypes[0] == "float32" ? DType.Float32 : DType.Float64);
             return KeyValuePair.Create(slot, t);
         });
         return new ParamState(d.Name, d.Step, buffers, d.Scalars, d.Inner.Select(x => ToParamState(x, p)));

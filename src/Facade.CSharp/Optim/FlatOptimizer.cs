@@ -66,10 +66,22 @@ public abstract class FlatOptimizer : Optimizer
         {
             var n = (int)p.Numel;
             var slice = x.AsSpan(o, n).ToArray();
-            p.SetData(p.DType == DType.Float32 ? Tensor.FromArray(Array.ConvertAll(slice, v => (float)v), p.Shape) : Tensor.FromArray(slice, p.Shape));
+            p.SetData(ShapedLike(p, slice, p.DType));
             o += n;
         }
     }
+
+    /// <summary>
+    /// A tensor of exactly <paramref name="p"/>'s shape (rank 0 included: <c>Tensor.FromArray(values)</c> with no shape
+    /// would mean [n]) holding <paramref name="values"/> in <paramref name="dtype"/>.
+    /// </summary>
+    /// <param name="p">The parameter whose shape the tensor takes.</param>
+    /// <param name="values">Values in row-major order (as many as the parameter has elements).</param>
+    /// <param name="dtype">Element type (float32 or float64).</param>
+    internal static Tensor ShapedLike(Parameter p, double[] values, DType dtype) =>
+        Tensor.Wrap(dtype == DType.Float32
+            ? Hybrid.Core.Create.ofFloat32(Array.ConvertAll(values, v => (float)v), p.Core.Shape)
+            : Hybrid.Core.Create.ofFloat64(values, p.Core.Shape));
 
     private double[] GatherGrad()
     {

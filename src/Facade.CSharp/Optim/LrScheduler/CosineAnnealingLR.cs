@@ -12,6 +12,7 @@ public sealed class CosineAnnealingLR : LRScheduler
     /// <param name="optimizer">The optimizer whose lrs are scheduled.</param>
     /// <param name="tMax">Steps of the half cosine (torch's <c>T_max</c>, ≥ 1).</param>
     /// <param name="etaMin">Lowest lr (≥ 0).</param>
-    public CosineAnnealingLR(Optimizer optimizer, int tMax, double etaMin = 0.0)
-        : base(optimizer, (_, _) => CoreOptim.LrSchedule.NewCosineAnnealingLr(tMax, etaMin)) { }
+    /// <param name="lastEpoch">torch's <c>last_epoch</c>: −1 (the default) starts the schedule; k ≥ 0 resumes it after step k, so that construction leaves the lr of step k + 1 (every group's <see cref="ParamGroup.InitialLr"/> must then be set, as torch requires <c>initial_lr</c>; loading the optimizer's state dict sets it).</param>
+    public CosineAnnealingLR(Optimizer optimizer, int tMax, double etaMin = 0.0, int lastEpoch = -1)
+        : base(optimizer, (_, _) => CoreOptim.LrSchedule.NewCosineAnnealingLr(tMax, etaMin), lastEpoch) { }
 }

@@ -20,7 +20,8 @@ public abstract class LRScheduler
     /// <summary>Attach one schedule per parameter group to <paramref name="optimizer"/>.</summary>
     /// <param name="optimizer">The optimizer whose groups' lrs are scheduled.</param>
     /// <param name="scheduleOf">The schedule of the group at the given index.</param>
-    private protected LRScheduler(Optimizer optimizer, Func<int, ParamGroup, CoreOptim.LrSchedule> scheduleOf)
+    /// <param name="lastEpoch">torch's <c>last_epoch</c>: −1 starts the schedule, k ≥ 0 resumes it after step k.</param>
+    private protected LRScheduler(Optimizer optimizer, Func<int, ParamGroup, CoreOptim.LrSchedule> scheduleOf, int lastEpoch = -1)
     {
         ArgumentNullException.ThrowIfNull(optimizer, nameof(optimizer));
         Optimizer = optimizer;
@@ -29,7 +30,8 @@ public abstract class LRScheduler
         _lrBefore = groups.Select(g => g.Lr).ToArray();
         _initialLrBefore = groups.Select(g => g.InitialLr ?? double.NaN).ToArray();
         // everything is computed (and checked by the core) before any group changes
-        _states = Schedules.Select((s, i) => CoreSchedule.createWith(s, _lrBefore[i], _initialLrBefore[i])).ToArray();
+        CheckResume(lastEpoch, groups);
+        _states = Schedules.Select((s, i) => CoreSchedule.createResumed(s, _lrBefore[i], _initialLrBefore[i], lastEpoch)).ToArray();
         CheckMomentum(_states, groups);
         Apply();
     }
@@ -38,7 +40,8 @@ public abstract class LRScheduler
     /// <param name="optimizer">The optimizer the inner schedulers were built on.</param>
     /// <param name="schedulers">The inner schedulers, in the order they were built.</param>
     /// <param name="compose">The composite schedule of a group from its inner schedules.</param>
-    private protected LRScheduler(Optimizer optimizer, LRScheduler[] schedulers, Func<CoreOptim.LrSchedule[], CoreOptim.LrSchedule> compose)
+    /// <param name="lastEpoch">torch's <c>last_epoch</c> of SequentialLR: the composite's counter starts at lastEpoch + 1.</param>
+    private protected LRScheduler(Optimizer optimizer, LRScheduler[] schedulers, Func<CoreOptim.LrSchedule[], CoreOptim.LrSchedule> compose, int lastEpoch = -1)
     {
         Optimizer = optimizer;
         int n = optimizer.ParamGroups.Count;
@@ -49,7 +52,8 @@ public abstract class LRScheduler
         // the core replays the inner constructions from the lr the groups had before the first one
         _lrBefore = (double[])schedulers[0]._lrBefore.Clone();
         _initialLrBefore = (double[])schedulers[0]._initialLrBefore.Clone();
-        _states = Schedules.Select((s, i) => CoreSchedule.createWith(s, _lrBefore[i], _initialLrBefore[i])).ToArray();
+        if (lastEpoch < -1) throw new ArgumentOutOfRangeException(nameof(lastEpoch), lastEpoch, $"{GetType().Name}: lastEpoch = {lastEpoch} is invalid (expected -1 for a fresh schedule, or a step >= 0 to resume after)");
+        _states = Schedules.Select((s, i) => CoreSchedule.createResumed(s, _lrBefore[i], _initialLrBefore[i], lastEpoch)).ToArray();
         foreach (var s in schedulers) s._owner = this;
         Apply();
     }
@@ -88,7 +92,7 @@ public abstract class LRScheduler
     /// <summary>The scheduler's state (numbers only; a lambda is not saved), for checkpointing.</summary>
     /// <returns>A state that <see cref="LoadStateDict"/> restores.</returns>
     public LRSchedulerState StateDict() =>
-        new(GetType().Name, _states.Select(s => new LRSchedulerGroupState(s.Lr, s.InitialLr, ToState(s.State))).ToArray());
+        new(GetType().Name, _states.Select(s => new LRSchedulerGroupState(s.Lr, s.InitialLr, ToState(s.State))).ToArray(), SchedulerArgs.Of(Schedules));
 
     /// <summary>
     /// Restore a state saved by <see cref="StateDict"/> of a scheduler of the same kind and arguments; also writes the
@@ -99,9 +103,10 @@ public abstract class LRScheduler
     {
         ArgumentNullException.ThrowIfNull(state, nameof(state));
         if (state.Scheduler != GetType().Name)
-            throw new ArgumentException($"{GetType().Name}: the state was saved by a {state.Scheduler}", nameof(state));
+            throw new ArgumentException($"{GetType().Name}: the state was saved by a {state.Scheduler} (key 'Scheduler')", nameof(state));
         if (state.Groups is null || state.Groups.Length != _states.Length)
-            throw new ArgumentException($"{GetType().Name}: the state has {state.Groups?.Length ?? 0} groups, the scheduler {_states.Length}", nameof(state));
+            throw new ArgumentException($"{GetType().Name}: the state's 'base_lrs' has {state.Groups?.Length ?? 0} groups, the scheduler {_states.Length}", nameof(state));
+        SchedulerArgs.Check(GetType().Name, SchedulerArgs.Of(Schedules), state.Args);
         var loaded = _states.Select((s, i) =>
         {
             var g = state.Groups[i] ?? throw new ArgumentException($"{GetType().Name}: group {i} of the state is null", nameof(state));
@@ -124,6 +129,19 @@ public abstract class LRScheduler
         }
     }
 
+    /// <summary>torch's checks of <c>last_epoch</c>: −1 or a step ≥ 0; resuming needs every group's initial lr.</summary>
+    private void CheckResume(int lastEpoch, IReadOnlyList<ParamGroup> groups)
+    {
+        if (lastEpoch < -1)
+            throw new ArgumentOutOfRangeException(nameof(lastEpoch), lastEpoch, $"{GetType().Name}: lastEpoch = {lastEpoch} is invalid (expected -1 for a fresh schedule, or a step >= 0 to resume after)");
+        if (lastEpoch == -1) return;
+        for (int i = 0; i < groups.Count; i++)
+            if (groups[i].InitialLr is null)
+                throw new ArgumentException(
+                    $"{GetType().Name}: lastEpoch = {lastEpoch} resumes a schedule, but parameter group {i} has no InitialLr (torch: \"param 'initial_lr' is not specified in param_groups[{i}] when resuming an optimizer\"); load the optimizer's state dict first or set InitialLr",
+                    nameof(lastEpoch));
+    }
+
     private void CheckMomentum(CoreOptim.LrScheduler[] states, IReadOnlyList<ParamGroup> groups)
     {
         for (int i = 0; i < states.Length; i++)
@@ -139,7 +157,7 @@ public abstract class LRScheduler
     private CoreOptim.LrState FromState(ScheduleState? s, CoreOptim.LrState like, int group)
     {
         if (s is null || s.Inner is null || s.Inner.Length != like.Inner.Length)
-            throw new ArgumentException($"{GetType().Name}: the state of group {group} does not match this scheduler's schedule", "state");
+            throw new ArgumentException($"{GetType().Name}: the state of group {group} does not match this scheduler's schedule (key '_schedulers': {s?.Inner?.Length ?? 0} inner schedulers, expected {like.Inner.Length})", "state");
         return new CoreOptim.LrState(s.LastEpoch, s.BaseLr, s.TCur, s.TI, s.Inner.Select((x, k) => FromState(x, like.Inner[k], group)).ToArray());
     }
 

@@ -12,7 +12,8 @@ public sealed class MultiStepLR : LRScheduler
     /// <param name="optimizer">The optimizer whose lrs are scheduled.</param>
     /// <param name="milestones">Steps at which the lr is multiplied by gamma (strictly increasing).</param>
     /// <param name="gamma">Multiplicative factor of each decay (&gt; 0).</param>
-    public MultiStepLR(Optimizer optimizer, int[] milestones, double gamma = 0.1)
+    /// <param name="lastEpoch">torch's <c>last_epoch</c>: −1 (the default) starts the schedule; k ≥ 0 resumes it after step k, so that construction leaves the lr of step k + 1 (every group's <see cref="ParamGroup.InitialLr"/> must then be set, as torch requires <c>initial_lr</c>; loading the optimizer's state dict sets it).</param>
+    public MultiStepLR(Optimizer optimizer, int[] milestones, double gamma = 0.1, int lastEpoch = -1)
         : base(optimizer, (_, _) => CoreOptim.LrSchedule.NewMultiStepLr(
-            (int[])(milestones ?? throw new ArgumentNullException(nameof(milestones))).Clone(), gamma)) { }
+            (int[])(milestones ?? throw new ArgumentNullException(nameof(milestones))).Clone(), gamma), lastEpoch) { }
 }

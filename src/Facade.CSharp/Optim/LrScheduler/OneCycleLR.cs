@@ -26,11 +26,12 @@ public sealed class OneCycleLR : LRScheduler
     /// <param name="divFactor">Initial lr = maxLr/divFactor (&gt; 0).</param>
     /// <param name="finalDivFactor">Final lr = initial lr/finalDivFactor (&gt; 0).</param>
     /// <param name="threePhase">Use three phases (up, back down to the initial lr, then down to the final lr).</param>
+    /// <param name="lastEpoch">torch's <c>last_epoch</c>: −1 (the default) starts the schedule; k ≥ 0 resumes it after step k, so that construction leaves the lr of step k + 1 (every group's <see cref="ParamGroup.InitialLr"/> must then be set, as torch requires <c>initial_lr</c>; loading the optimizer's state dict sets it).</param>
     public OneCycleLR(Optimizer optimizer, double maxLr, int? totalSteps = null, int? epochs = null, int? stepsPerEpoch = null,
         double pctStart = 0.3, AnnealStrategy annealStrategy = AnnealStrategy.Cos, bool cycleMomentum = true,
-        double baseMomentum = 0.85, double maxMomentum = 0.95, double divFactor = 25.0, double finalDivFactor = 1e4, bool threePhase = false)
+        double baseMomentum = 0.85, double maxMomentum = 0.95, double divFactor = 25.0, double finalDivFactor = 1e4, bool threePhase = false, int lastEpoch = -1)
         : this(optimizer, PerGroup(optimizer, nameof(maxLr), maxLr, null), totalSteps, epochs, stepsPerEpoch, pctStart, annealStrategy,
-            cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase) { }
+            cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase, lastEpoch) { }
 
     /// <summary>Attach a one-cycle policy with a peak lr per group.</summary>
     /// <param name="optimizer">The optimizer whose lrs are scheduled.</param>
@@ -46,9 +47,10 @@ public sealed class OneCycleLR : LRScheduler
     /// <param name="divFactor">Initial lr = maxLr/divFactor (&gt; 0).</param>
     /// <param name="finalDivFactor">Final lr = initial lr/finalDivFactor (&gt; 0).</param>
     /// <param name="threePhase">Use three phases (up, back down to the initial lr, then down to the final lr).</param>
+    /// <param name="lastEpoch">torch's <c>last_epoch</c>: −1 (the default) starts the schedule; k ≥ 0 resumes it after step k, so that construction leaves the lr of step k + 1 (every group's <see cref="ParamGroup.InitialLr"/> must then be set, as torch requires <c>initial_lr</c>; loading the optimizer's state dict sets it).</param>
     public OneCycleLR(Optimizer optimizer, double[] maxLr, int? totalSteps = null, int? epochs = null, int? stepsPerEpoch = null,
         double pctStart = 0.3, AnnealStrategy annealStrategy = AnnealStrategy.Cos, bool cycleMomentum = true,
-        double baseMomentum = 0.85, double maxMomentum = 0.95, double divFactor = 25.0, double finalDivFactor = 1e4, bool threePhase = false)
+        double baseMomentum = 0.85, double maxMomentum = 0.95, double divFactor = 25.0, double finalDivFactor = 1e4, bool threePhase = false, int lastEpoch = -1)
         : base(optimizer, (i, _) => CoreOptim.LrSchedule.NewOneCycleLr(new CoreOptim.OneCycleArgs(
             PerGroup(optimizer, nameof(maxLr), 0.0, maxLr ?? throw new ArgumentNullException(nameof(maxLr)))[i],
             Total(totalSteps, epochs, stepsPerEpoch), pctStart,
@@ -58,7 +60,7 @@ public sealed class OneCycleLR : LRScheduler
                 AnnealStrategy.Linear => CoreOptim.AnnealStrategy.AnnealLinear,
                 _ => throw new ArgumentOutOfRangeException(nameof(annealStrategy), annealStrategy, $"OneCycleLR: unknown annealStrategy {annealStrategy}"),
             },
-            divFactor, finalDivFactor, threePhase, cycleMomentum, baseMomentum, maxMomentum)) ) { }
+            divFactor, finalDivFactor, threePhase, cycleMomentum, baseMomentum, maxMomentum)) , lastEpoch) { }
 
     private static int Total(int? totalSteps, int? epochs, int? stepsPerEpoch)
     {

@@ -9,6 +9,7 @@ public sealed class PolynomialLR : LRScheduler
     /// <param name="optimizer">The optimizer whose lrs are scheduled.</param>
     /// <param name="totalIters">Steps until the lr reaches 0 (≥ 1).</param>
     /// <param name="power">Power of the polynomial (≥ 0).</param>
-    public PolynomialLR(Optimizer optimizer, int totalIters = 5, double power = 1.0)
-        : base(optimizer, (_, _) => CoreOptim.LrSchedule.NewPolynomialLr(totalIters, power)) { }
+    /// <param name="lastEpoch">torch's <c>last_epoch</c>: −1 (the default) starts the schedule; k ≥ 0 resumes it after step k, so that construction leaves the lr of step k + 1 (every group's <see cref="ParamGroup.InitialLr"/> must then be set, as torch requires <c>initial_lr</c>; loading the optimizer's state dict sets it).</param>
+    public PolynomialLR(Optimizer optimizer, int totalIters = 5, double power = 1.0, int lastEpoch = -1)
+        : base(optimizer, (_, _) => CoreOptim.LrSchedule.NewPolynomialLr(totalIters, power), lastEpoch) { }
 }

@@ -98,7 +98,7 @@ public sealed class ReduceLROnPlateau
     public ReduceLROnPlateauState StateDict()
     {
         var s = _states[0];
-        return new(s.Best, s.NumBadEpochs, s.CooldownCounter, s.LastEpoch, GetLastLr());
+        return new(s.Best, s.NumBadEpochs, s.CooldownCounter, s.LastEpoch, GetLastLr(), SchedulerArgs.Of(_hypers));
     }
 
     /// <summary>Restore a state saved by <see cref="StateDict"/>; also writes the saved lr into each group.</summary>
@@ -107,7 +107,8 @@ public sealed class ReduceLROnPlateau
     {
         ArgumentNullException.ThrowIfNull(state, nameof(state));
         if (state.LastLr is null || state.LastLr.Length != _states.Length)
-            throw new ArgumentException($"ReduceLROnPlateau: the state has {state.LastLr?.Length ?? 0} groups, the scheduler {_states.Length}", nameof(state));
+            throw new ArgumentException($"ReduceLROnPlateau: the state's '_last_lr' has {state.LastLr?.Length ?? 0} groups, the scheduler {_states.Length}", nameof(state));
+        SchedulerArgs.Check("ReduceLROnPlateau", SchedulerArgs.Of(_hypers), state.Args);
         _states = state.LastLr.Select(lr => new CoreOptim.PlateauState(state.Best, state.NumBadEpochs, state.CooldownCounter, state.LastEpoch, lr)).ToArray();
         var groups = Optimizer.ParamGroups;
         for (int i = 0; i < _states.Length; i++) groups[i].Lr = _states[i].Lr;

@@ -14,9 +14,10 @@ public sealed class SequentialLR : LRScheduler
     /// <param name="optimizer">The optimizer all the schedulers were built on.</param>
     /// <param name="schedulers">The schedulers, in the order they run (at least one).</param>
     /// <param name="milestones">Steps at which the next scheduler takes over (one fewer than schedulers, positive, strictly increasing).</param>
-    public SequentialLR(Optimizer optimizer, LRScheduler[] schedulers, int[] milestones)
+    /// <param name="lastEpoch">torch's <c>last_epoch</c>: the step the composite counts from is lastEpoch + 1 (−1, the default: from 0); the inner schedulers keep their own.</param>
+    public SequentialLR(Optimizer optimizer, LRScheduler[] schedulers, int[] milestones, int lastEpoch = -1)
         : base(Composite.Check(nameof(SequentialLR), optimizer ?? throw new ArgumentNullException(nameof(optimizer)), schedulers), schedulers,
-            inner => CoreOptim.LrSchedule.NewSequentialLr(inner, Milestones(schedulers, milestones))) { }
+            inner => CoreOptim.LrSchedule.NewSequentialLr(inner, Milestones(schedulers, milestones)), lastEpoch) { }
 
     private static int[] Milestones(LRScheduler[] schedulers, int[] milestones)
     {
