@@ -25,7 +25,7 @@ type Watchdog(timeout: TimeSpan) =
     /// Run the collective `start` starts, named `name` (e.g. "MPI_Iallreduce of bucket 2") at training step
     /// `step`, until it completes; aborts the job naming the ranks that did not arrive if it takes longer than
     /// the timeout. Returns the seconds spent.
-    member _.Run(name: string, step: int, start: unit -> Mpi.Request) : float =
+    member _.Run(name: string, step: int, start: Func<Mpi.Request>) : float =
         let sw = Stopwatch.StartNew()
         sequence <- sequence + 1
         let tag = sequence % 30000
@@ -34,7 +34,7 @@ type Watchdog(timeout: TimeSpan) =
         let sends = others |> Array.map (fun q -> Mpi.isend notice q tag)
         let inbox = others |> Array.map (fun _ -> [| 0 |])
         let recvs = others |> Array.mapi (fun i q -> Mpi.irecv inbox.[i] q tag)
-        let req = start ()
+        let req = start.Invoke()
         let poll () =
             // spin (yielding) for the first milliseconds, then sleep a millisecond between tests
             if sw.Elapsed.TotalMilliseconds < 5.0 then Thread.Yield() |> ignore else Thread.Sleep 1
