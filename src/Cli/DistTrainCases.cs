@@ -123,9 +123,46 @@ internal static class DistTrainCases
             case "kill":
                 Faults(which, dir, rank, size);
                 return true;
+            case var b when b.StartsWith("stepbench:", StringComparison.Ordinal):
+                StepBench(b.Split(':'), rank, lines);
+                return true;
             default:
                 return false;
         }
+    }
+
+    /// <summary>stepbench:MODEL:MODE:CAPMB — time per training step of the CLI's mlp or cnn (SGD with momentum,
+    /// float32, 32 random samples per rank) as plain training ("plain", one rank), DDP ("ddp") or DDP sending every
+    /// bucket after backward ("nooverlap"); 5 warm-up steps, then 30 timed.</summary>
+    private static void StepBench(string[] spec, int rank, List<string> lines)
+    {
+        string name = spec[1], mode = spec[2];
+        double cap = double.Parse(spec[3], CultureInfo.InvariantCulture);
+        var model = Models.Build(name, 0, "default", 1);
+        using var ddp = mode == "plain" ? null : new DistributedDataParallel(model, bucketCapMb: cap, firstBucketCapMb: Math.Min(1, cap), overlap: mode == "ddp");
+        Module net = ddp is null ? model : ddp;
+        var opt = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+        const int per = 32, warm = 5, timed = 30;
+        var x = Tensor.Randn(new long[] { per, 1, 28, 28 }, DType.Float32, seed: 7 + rank);
+        var y = Tensor.FromArray(Enumerable.Range(0, per).Select(i => (long)((i * 7 + rank) % 10)).ToArray(), per);
+        void Step()
+        {
+            opt.ZeroGrad();
+            Losses.CrossEntropy(net.Forward(x), y).Backward();
+            opt.Step();
+        }
+        for (int i = 0; i < warm; i++) Step();
+        if (ddp is not null) Hybrid.Distributed.Distributed.Barrier();
+        double wait0 = ddp?.WaitSeconds ?? 0, comm0 = ddp?.CommunicationSeconds ?? 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < timed; i++) Step();
+        double seconds = clock.Elapsed.TotalSeconds;
+        lines.Add(Line("ms-per-step", new[] { 1000 * seconds / timed }));
+        lines.Add(Line("wait-ms-per-step", new[] { 1000 * ((ddp?.WaitSeconds ?? 0) - wait0) / timed }));
+        lines.Add(Line("comm-ms-per-step", new[] { 1000 * ((ddp?.CommunicationSeconds ?? 0) - comm0) / timed }));
+        lines.Add(Line("gradient-bytes", new double[] { ddp?.GradientBytes ?? model.Parameters().Sum(p => p.Numel * 4) }));
+        lines.Add(Line("bytes-sent-per-step", new double[] { ddp?.BytesSentPerStep ?? 0 }));
+        lines.Add(Line("buckets", new double[] { ddp?.BucketBytes.Length ?? 0 }));
     }
 
     /// <summary>Training in which the last rank, at step 2, sleeps 60 s (the watchdog, 3 s here, must end the job)

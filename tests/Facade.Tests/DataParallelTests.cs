@@ -15,12 +15,19 @@ public class DataParallelTests
     /// <summary>mpirun -np N dotnet Hybrid.Cli.dll dist-selftest CASE DIR, waiting at most `limit`.</summary>
     private static (int Exit, string Output, string Dir, bool Ended) Job(int n, string which, TimeSpan limit)
     {
-        var mpirun = DistributedTests.Mpirun() ?? throw new InvalidOperationException(DistributedTests.NoMpi);
         var dir = Path.Combine(Path.GetTempPath(), "hybrid-ddp-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
+        var (exit, output, ended) = Mpirun(n, limit, "dist-selftest", which, dir);
+        return (exit, output, dir, ended);
+    }
+
+    /// <summary>mpirun -np N dotnet Hybrid.Cli.dll ARGS, waiting at most `limit`.</summary>
+    private static (int Exit, string Output, bool Ended) Mpirun(int n, TimeSpan limit, params string[] args)
+    {
+        var mpirun = DistributedTests.Mpirun() ?? throw new InvalidOperationException(DistributedTests.NoMpi);
         var psi = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader", "-np", n.ToString(),
-                                  "dotnet", Path.Combine(AppContext.BaseDirectory, "Hybrid.Cli.dll"), "dist-selftest", which, dir })
+                                  "dotnet", Path.Combine(AppContext.BaseDirectory, "Hybrid.Cli.dll") }.Concat(args))
             psi.ArgumentList.Add(a);
         psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"; // containers forbid CMA
         using var p = Process.Start(psi)!;
@@ -29,7 +36,7 @@ public class DataParallelTests
         bool ended = p.WaitForExit(limit);
         if (!ended) p.Kill(true);
         p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr.Result, dir, ended);
+        return (p.ExitCode, stdout.Result + stderr.Result, ended);
     }
 
     private static Dictionary<string, string>[] Ranks(string dir, int n) =>
@@ -120,5 +127,26 @@ public class DataParallelTests
         model.Load(Path.Combine(dir, "checkpoint.safetensors"));
         Assert.Equal(Values(written["params"]), model.Parameters().SelectMany(p => p.ToArray<double>()).ToArray());
         Directory.Delete(dir, true);
+    }
+
+    [MpiFact]
+    public void TrainDistributedOnTwoRanksLearnsAndOnlyRankZeroWritesTheRun()
+    {
+        var runs = HybridProcess.TempDir("hybrid-ddp-train-");
+        var (exit, output, ended) = Mpirun(2, TimeSpan.FromSeconds(180), "train", "--distributed", "--data", HybridProcess.Sample,
+            "--runs", runs, "--name", "d", "--epochs", "2", "--log-every", "10", "--seed", "3");
+        Assert.True(ended && exit == 0, $"mpirun exit {exit}: {output}");
+        // one run folder, written by rank 0 alone; the other rank printed nothing
+        Assert.Equal(new[] { "d" }, Directory.GetDirectories(runs).Select(Path.GetFileName));
+        var run = Path.Combine(runs, "d");
+        foreach (var f in new[] { "config.json", "metrics.csv", "model.safetensors", "checkpoints" })
+            Assert.True(File.Exists(Path.Combine(run, f)) || Directory.Exists(Path.Combine(run, f)), $"{f} missing in {run}");
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "done in "));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "distributed: 2 ranks, [0-9.]+ ms per step, waiting on communication [0-9.]+% of the time"));
+        Assert.Contains("bytes sent per step per rank", output);
+        var last = File.ReadAllLines(Path.Combine(run, "metrics.csv")).Last().Split(',');
+        var accuracy = double.Parse(last[4], CultureInfo.InvariantCulture);
+        Assert.True(accuracy >= 0.70, $"test accuracy {accuracy} after 2 epochs on 2 ranks (the 2,000-image sample)");
+        Directory.Delete(runs, true);
     }
 }
