@@ -70,7 +70,8 @@ type Reducer(shapes: int[][], dtypes: DType[], firstCapBytes: int64, capBytes: i
 
     let launch (b: int) =
         launched.[b] <- true
-        queue.Add((b, step))
+        // one rank: the average is the buffer itself, and handing it to the thread would only cost time
+        if worldSize = 1 then doneCount.Release() |> ignore else queue.Add((b, step))
 
     let copyIn (b: int) (j: int) (g: Tensor) =
         let s = buckets.[b].Slots.[j]
@@ -89,7 +90,8 @@ type Reducer(shapes: int[][], dtypes: DType[], firstCapBytes: int64, capBytes: i
     /// when it is complete (with overlap) — called on the backward thread.
     member _.Ready(index: int, grad: Tensor) =
         let b, j = where.[index]
-        if not filled.[b].[j] && not launched.[b] then
+        // one rank: the gradient is already its own average; nothing to copy
+        if worldSize > 1 && not filled.[b].[j] && not launched.[b] then
             if grad.Numel <> buckets.[b].Slots.[j].Numel then
                 invalidOp (sprintf "DistributedDataParallel: the gradient of parameter %d has %d elements, the parameter %d" index grad.Numel buckets.[b].Slots.[j].Numel)
             copyIn b j grad
@@ -98,8 +100,13 @@ type Reducer(shapes: int[][], dtypes: DType[], firstCapBytes: int64, capBytes: i
             if pending.[b] = 0 && overlap then launch b
 
     /// Wait for every bucket (sending the ones not yet sent; a parameter backward did not reach counts as a zero
-    /// gradient) and return the averaged gradient of each parameter by index, as float64 or float32 arrays.
-    member _.Finish() : Array[] =
+    /// gradient) and return the averaged gradient of each parameter by index, as CPU tensors of its shape.
+    /// With one rank nothing moves: the result is all null, meaning "keep the gradient backward wrote".
+    member _.Finish() : Tensor[] =
+      if worldSize = 1 then
+        synced <- synced + 1
+        Array.zeroCreate<Tensor> shapes.Length
+      else
         let sw = Stopwatch.StartNew()
         for b in 0 .. buckets.Length - 1 do
             if not launched.[b] then
@@ -111,12 +118,14 @@ type Reducer(shapes: int[][], dtypes: DType[], firstCapBytes: int64, capBytes: i
         for _ in 1 .. buckets.Length do doneCount.Wait()
         waitSeconds <- waitSeconds + sw.Elapsed.TotalSeconds
         if not (isNull failure) then raise (InvalidOperationException("DistributedDataParallel: the gradient allreduce failed: " + failure.Message, failure))
-        let out = Array.zeroCreate<Array> shapes.Length
+        let out = Array.zeroCreate<Tensor> shapes.Length
         for b in 0 .. buckets.Length - 1 do
             for s in buckets.[b].Slots do
-                let a = Array.CreateInstance(buffers.[b].GetType().GetElementType(), s.Numel)
-                Array.Copy(buffers.[b], s.Offset, a, 0, s.Numel)
-                out.[s.Index] <- a
+                // each gradient gets its own fresh array, which the tensor takes without another copy
+                out.[s.Index] <-
+                    match buffers.[b] with
+                    | :? (float32[]) as a -> Tensor(Create.cpu.FromFloat32(Array.sub a s.Offset s.Numel, shapes.[s.Index]))
+                    | a -> Tensor(Create.cpu.FromFloat64(Array.sub (a :?> float[]) s.Offset s.Numel, shapes.[s.Index]))
             Array.Clear(filled.[b], 0, filled.[b].Length)
             pending.[b] <- buckets.[b].Slots.Length
             launched.[b] <- false

@@ -129,8 +129,8 @@ public sealed class DistributedDataParallel : Module
         for (int i = 0; i < _params.Length; i++)
         {
             var p = _params[i];
-            var shape = p.Core.Shape;
-            CoreTensor g = grads[i] is double[] d ? Create.ofFloat64(d, shape) : Create.ofFloat32((float[])grads[i], shape);
+            var g = grads[i];
+            if (g is null) continue; // one rank: backward's gradient is the average
             if (!p.Core.Device.Equals(g.Device)) g = new CoreTensor(Devices.backendOf(p.Core.Device).Import(g.Raw));
             p.Core.Grad = g;
         }
