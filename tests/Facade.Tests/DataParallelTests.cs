@@ -130,14 +130,14 @@ public class DataParallelTests
     }
 
     [MpiFact]
-    public void TrainDistributedOnTwoRanksLearnsAndOnlyRankZeroWritesTheRun()
+    public void TrainDistributedOnTwoRanksLearnsOnlyRankZeroWritesAndAStoppedRunResumesOnTheSameTrajectory()
     {
         var runs = HybridProcess.TempDir("hybrid-ddp-train-");
         var (exit, output, ended) = Mpirun(2, TimeSpan.FromSeconds(180), "train", "--distributed", "--data", HybridProcess.Sample,
             "--runs", runs, "--name", "d", "--epochs", "2", "--log-every", "10", "--seed", "3");
         Assert.True(ended && exit == 0, $"mpirun exit {exit}: {output}");
         // one run folder, written by rank 0 alone; the other rank printed nothing
-        Assert.Equal(new[] { "d" }, Directory.GetDirectories(runs).Select(Path.GetFileName));
+        Assert.Equal(new[] { "d" }, Directory.GetDirectories(runs).Select(Path.GetFileName).ToArray());
         var run = Path.Combine(runs, "d");
         foreach (var f in new[] { "config.json", "metrics.csv", "model.safetensors", "checkpoints" })
             Assert.True(File.Exists(Path.Combine(run, f)) || Directory.Exists(Path.Combine(run, f)), $"{f} missing in {run}");
@@ -147,6 +147,20 @@ public class DataParallelTests
         var last = File.ReadAllLines(Path.Combine(run, "metrics.csv")).Last().Split(',');
         var accuracy = double.Parse(last[4], CultureInfo.InvariantCulture);
         Assert.True(accuracy >= 0.70, $"test accuracy {accuracy} after 2 epochs on 2 ranks (the 2,000-image sample)");
+
+        // stopped after step 20 (mid-epoch; rank 0 commits the checkpoint), then resumed by a new 2-rank job: the
+        // epochs' metrics equal the uninterrupted run's (all but the seconds column)
+        var (e1, o1, _) = Mpirun(2, TimeSpan.FromSeconds(180), "train", "--distributed", "--data", HybridProcess.Sample,
+            "--runs", runs, "--name", "r", "--epochs", "2", "--log-every", "10", "--seed", "3", "--stop-after", "20");
+        Assert.True(e1 != 0 && Directory.Exists(Path.Combine(runs, "r", "checkpoints")), $"stopped run: exit {e1}: {o1}");
+        var (e2, o2, _) = Mpirun(2, TimeSpan.FromSeconds(180), "train", "--distributed", "--resume", Path.Combine(runs, "r"));
+        Assert.True(e2 == 0, $"resumed run: exit {e2}: {o2}");
+        Assert.Contains("resumed from", o2);
+        static string[] Epochs(string run) => File.ReadAllLines(Path.Combine(run, "metrics.csv")).Skip(1)
+            .Where(l => l.Split(',')[3].Length > 0).Select(l => string.Join(",", l.Split(',')[..6])).ToArray();
+        var uninterrupted = Epochs(run);
+        Assert.Equal(2, uninterrupted.Length);
+        Assert.Equal(uninterrupted, Epochs(Path.Combine(runs, "r")));
         Directory.Delete(runs, true);
     }
 }
