@@ -15,7 +15,7 @@ public static class DistCommand
     /// <summary>The command, hidden from help.</summary>
     public static Command Create()
     {
-        var which = new Argument<string>("case") { Description = "collectives | error | sampler | bench" };
+        var which = new Argument<string>("case") { Description = "collectives | error | sampler | bench | ddp | mismatch | sleep | kill" };
         var dir = new Argument<string>("dir") { Description = "directory the ranks write rank-R.txt into" };
         var cmd = new Command("dist-selftest", "distributed self-test run by each MPI rank (tests)") { Hidden = true };
         cmd.Arguments.Add(which);
@@ -29,7 +29,7 @@ public static class DistCommand
 
     private static int Run(string which, string dir)
     {
-        Mpi.init(Mpi.ThreadLevel.Serialized);
+        Hybrid.Distributed.Distributed.Init();
         int rank = Mpi.rank(), size = Mpi.size();
         var lines = new List<string> { Line("rank", new double[] { rank }), Line("size", new double[] { size }) };
         try
@@ -75,6 +75,7 @@ public static class DistCommand
                     lines.Add(Line("allreduce-1M-f32-ms", new[] { sw.Elapsed.TotalMilliseconds / reps }));
                     break;
                 default:
+                    if (DistTrainCases.Run(which, dir, rank, size, lines)) break;
                     Console.Error.WriteLine($"dist-selftest: unknown case {which}");
                     return 2;
             }

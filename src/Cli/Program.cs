@@ -35,16 +35,18 @@ var overwrite = Opt("--overwrite", "replace an existing run folder of the same -
 var keepCheckpoints = Opt("--keep-checkpoints", "committed checkpoints kept (runs/<name>/checkpoints/step-N); a damaged newest one falls back to the previous", 2);
 var onNan = Opt("--on-nan", "non-finite loss or gradient: stop (exit 3, nothing saved from it) | skip-batch", "stop");
 var verbose = Opt("--verbose", "print the stack trace of an error", false);
+var distributed = Opt("--distributed", "data-parallel training over MPI: start with mpirun -np N; each rank trains on its shard of every batch (--batch-size is the global batch), only rank 0 writes", false);
 var configFile = new Option<string?>("--config") { Description = "take the run's options from this config.json (e.g. runs/<search>/best.json); only --name and --runs still apply" };
 var train = new Command("train", "train a model on Fashion-MNIST (with no options: an MLP with Adam, 3 epochs). Exit codes: 0 finished, 1 error, 2 bad option, 3 diverged, 130 Ctrl-C, 143 SIGTERM (both stop after the batch and commit a checkpoint)")
 {
     model, optimizer, lr, batchSize, epochs, scheduler, weightDecay, dropout, init, seed, device, data, name, runs, resume,
-    valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter, overwrite, keepCheckpoints, onNan, verbose, configFile,
+    valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter, overwrite, keepCheckpoints, onNan, verbose, configFile, distributed,
 };
 train.SetAction(parse =>
 {
     try { return TrainCommand.Run(parse, new TrainOptions(model, optimizer, lr, batchSize, epochs, scheduler, weightDecay, dropout, init, seed, device,
-        data, name, runs, resume, valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter, overwrite, keepCheckpoints, onNan, configFile)); }
+        data, name, runs, resume, valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter, overwrite, keepCheckpoints, onNan, configFile),
+        parse.GetValue(distributed)); }
     catch (Exception e)
     {
         // every error is one line; --verbose adds the stack trace

@@ -21,8 +21,27 @@ internal sealed record TrainOptions(
 /// </summary>
 internal static class TrainCommand
 {
-    public static int Run(ParseResult parse, TrainOptions o)
+    public static int Run(ParseResult parse, TrainOptions o, bool distributed = false)
     {
+        // --distributed: every rank runs this; only rank 0 claims the run folder, writes and prints
+        int rank = 0, worldSize = 1;
+        if (distributed)
+        {
+            Hybrid.Distributed.Distributed.Init();
+            (rank, worldSize) = (Hybrid.Distributed.Distributed.Rank, Hybrid.Distributed.Distributed.WorldSize);
+        }
+        string? scratch = null;
+        try { return Train(parse, o, distributed, rank, worldSize, ref scratch); }
+        finally
+        {
+            if (scratch is not null && Directory.Exists(scratch)) Directory.Delete(scratch, true);
+            if (distributed) Hybrid.Distributed.Distributed.Shutdown();
+        }
+    }
+
+    private static int Train(ParseResult parse, TrainOptions o, bool distributed, int rank, int worldSize, ref string? scratch)
+    {
+        bool writer = rank == 0;
         var resumeDir = parse.GetValue(o.Resume);
         var overwrite = parse.GetValue(o.Overwrite);
         TrainConfig cfg;
@@ -62,14 +81,23 @@ internal static class TrainCommand
         cfg.Validate();
 
         // on a terminal the progress bar owns the screen: lines go through Spectre so they print above it
-        var live = !Console.IsOutputRedirected;
-        Action<string> say = live ? line => AnsiConsole.WriteLine(line) : Console.WriteLine;
-        var trainer = new Trainer(cfg, say);
+        // under mpirun every rank's stdout is a pseudo-terminal even when mpirun's own output goes to a file, so a
+        // distributed run prints progress lines (rank 0 only) instead of drawing the bar
+        var live = !distributed && !Console.IsOutputRedirected;
+        Action<string> say = !writer ? _ => { } : live ? line => AnsiConsole.WriteLine(line) : Console.WriteLine;
+        // the other ranks read rank 0's checkpoints and write only into a scratch folder, deleted at the end
+        var trainer = new Trainer(cfg, say) { Distributed = distributed, Rank = rank, WorldSize = worldSize, CheckpointSource = writer ? null : runDir };
         // the data is loaded and checked before a run folder exists: a bad --data leaves nothing behind
         trainer.LoadData();
 
-        using var claim = RunFolder.claim(resumeDir is not null ? ClaimMode.Resume : overwrite ? ClaimMode.Overwrite : ClaimMode.New, runDir);
-        if (resumeDir is null) cfg.Save(Path.Combine(runDir, "config.json"));
+        if (!writer)
+        {
+            scratch = Path.Combine(Path.GetTempPath(), $"hybrid-rank-{rank}-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(scratch);
+        }
+        using var claim = writer ? RunFolder.claim(resumeDir is not null ? ClaimMode.Resume : overwrite ? ClaimMode.Overwrite : ClaimMode.New, runDir) : null;
+        if (resumeDir is null && writer) cfg.Save(Path.Combine(runDir, "config.json"));
+        var outDir = scratch ?? runDir;
 
         using var cts = new CancellationTokenSource();
         int exitOnStop = 130;
@@ -88,15 +116,16 @@ internal static class TrainCommand
         if (parse.GetValue(o.StopAfter) is long stopAt)
             trainer.OnStep = s => { if (s >= stopAt && !cts.IsCancellationRequested) { trainer.StopReason = "--stop-after"; cts.Cancel(); } };
 
-        Console.WriteLine($"run {runDir}: {cfg.Model}, {cfg.Optimizer} lr {cfg.EffectiveLr}, batch {cfg.BatchSize}, {cfg.Epochs} epochs, scheduler {cfg.Scheduler}");
-        trainer.OnEpoch = (ep, trainLoss, trainAcc, valLoss, testAcc, lrNow, secs) =>
+        if (writer) Console.WriteLine($"run {runDir}: {cfg.Model}, {cfg.Optimizer} lr {cfg.EffectiveLr}, batch {cfg.BatchSize}, {cfg.Epochs} epochs, scheduler {cfg.Scheduler}" + (distributed ? $", {worldSize} ranks" : ""));
+        if (writer) trainer.OnEpoch = (ep, trainLoss, trainAcc, valLoss, testAcc, lrNow, secs) =>
             say($"epoch {ep + 1,3}/{cfg.Epochs}  train loss {trainLoss:F4}  train acc {trainAcc:F4}  val loss {valLoss:F4}  test acc {testAcc:F4}  lr {lrNow:G4}  {secs:F2} s");
         RunOutcome outcome;
         if (!live)
         {
-            trainer.OnBatch = (ep, b, nb, loss, acc, lrNow, rate) =>
-                Console.WriteLine($"  epoch {ep + 1} batch {b}/{nb}  loss {loss:F4}  acc {acc:F4}  lr {lrNow:G4}  {rate:F0} samples/s");
-            outcome = trainer.Run(runDir, cts.Token, resumeDir is not null);
+            if (writer)
+                trainer.OnBatch = (ep, b, nb, loss, acc, lrNow, rate) =>
+                    Console.WriteLine($"  epoch {ep + 1} batch {b}/{nb}  loss {loss:F4}  acc {acc:F4}  lr {lrNow:G4}  {rate:F0} samples/s");
+            outcome = trainer.Run(outDir, cts.Token, resumeDir is not null);
         }
         else
         {

@@ -91,6 +91,21 @@ internal sealed class Trainer
     // the newest committed checkpoint: named when a run diverges
     private string? _lastGood;
 
+    /// <summary>Data-parallel over MPI (--distributed): the model is wrapped in DistributedDataParallel and each rank reads
+    /// its DistributedSampler shard of every epoch, in batches of BatchSize / WorldSize.</summary>
+    public bool Distributed { get; init; }
+
+    /// <summary>This process's rank (0 writes checkpoints, the final model and the plots).</summary>
+    public int Rank { get; init; }
+
+    /// <summary>Ranks in the job.</summary>
+    public int WorldSize { get; init; } = 1;
+
+    /// <summary>The run folder whose checkpoints a resume reads, when Run's folder is a rank's scratch folder.</summary>
+    public string? CheckpointSource { get; init; }
+
+    private bool Writer => Rank == 0;
+
     /// <summary>Why the run is being stopped ("Ctrl-C (SIGINT)", "SIGTERM", "--stop-after"), set before the token is cancelled.</summary>
     public string StopReason { get; set; } = "a stop request";
 
@@ -141,6 +156,17 @@ internal sealed class Trainer
             : FSharpOption<FSharpFunc<Hybrid.Core.Generator, FSharpFunc<int[], FSharpFunc<float[], float[]>>>>.None;
         var loader = new DataLoader(all, new DataLoaderOptions(_cfg.BatchSize, true, _cfg.Seed, false, 2,
             FSharpOption<int[]>.Some(sampleShape), augment, FSharpOption<int[]>.Some(trainIdx)));
+        // distributed: the epoch's shard of this rank (the sampler shuffles from seed and epoch), in per-rank batches
+        Func<int, DataLoader> epochLoader = _ => loader;
+        if (Distributed)
+        {
+            if (_cfg.BatchSize % WorldSize != 0)
+                throw new ArgumentException($"train --distributed: --batch-size {_cfg.BatchSize} (the global batch) does not divide among {WorldSize} ranks");
+            var sampler = new Hybrid.Distributed.DistributedSampler(trainIdx.Length, WorldSize, Rank, shuffle: true, seed: _cfg.Seed);
+            epochLoader = ep => new DataLoader(all, new DataLoaderOptions(_cfg.BatchSize / WorldSize, false, unchecked(_cfg.Seed + ep), false, 2,
+                FSharpOption<int[]>.Some(sampleShape), augment, FSharpOption<int[]>.Some(sampler.Indices(ep).Select(i => trainIdx[i]).ToArray())));
+            loader = epochLoader(0);
+        }
 
         var model = Models.Build(_cfg.Model, _cfg.Dropout, _cfg.Init, _cfg.Seed);
         if (resume && _cfg.Device != "cpu")
@@ -151,6 +177,11 @@ internal sealed class Trainer
         var scheduler = MakeScheduler(optimizer, loader.BatchCount);
         var progress = new Progress();
         if (resume) progress = Restore(runDir, model, optimizer, scheduler);
+        // after a resume too: rank 0's parameters and buffers are broadcast to every rank
+        using var ddp = Distributed ? new Hybrid.Distributed.DistributedDataParallel(model) : null;
+        Module net = ddp is null ? model : ddp;
+        long firstStep = progress.Step;
+        double trainingSeconds = 0;
 
         WarmUp(sampleShape);
         using var events = new SummaryWriter(runDir);
@@ -163,7 +194,7 @@ internal sealed class Trainer
             model.Train();
             var epochClock = Stopwatch.StartNew();
             int b = 0;
-            foreach (var batch in loader.Batches(epoch))
+            foreach (var batch in epochLoader(epoch).Batches(epoch))
             {
                 if (b < progress.Batch) { b++; continue; }
                 // dropout masks depend only on (seed, epoch, batch), so a resumed run draws the same ones
@@ -171,7 +202,7 @@ internal sealed class Trainer
                 var x = new Tensor(batch.Inputs).To(_cfg.Device);
                 var y = new Tensor(batch.Targets).To(_cfg.Device);
                 optimizer.ZeroGrad();
-                var logits = model.Forward(x);
+                var logits = net.Forward(x);
                 var loss = Losses.CrossEntropy(logits, y);
                 var objective = loss;
                 if (_cfg.L2 > 0) objective += new Tensor(Hybrid.Core.Regularization.l2Penalty(_cfg.L2, parameters.Select(p => p.Core).ToArray()));
@@ -215,6 +246,7 @@ internal sealed class Trainer
             }
             // the epoch's time is the training loop's, as bench/train_torch.py measures PyTorch's (evaluation excluded)
             var trainSeconds = epochClock.Elapsed.TotalSeconds;
+            trainingSeconds += trainSeconds;
             progress = progress with { Seconds = progress.Seconds + trainSeconds };
             if (stop.IsCancellationRequested && b < loader.BatchCount)
             {
@@ -280,8 +312,18 @@ internal sealed class Trainer
                 return RunOutcome.Interrupted;
             }
         }
-        model.Save(Path.Combine(runDir, "model.safetensors"));
-        Plots.Curves(runDir);
+        if (ddp is not null && progress.Step > firstStep)
+        {
+            var steps = progress.Step - firstStep;
+            _log($"distributed: {WorldSize} ranks, {1000 * trainingSeconds / steps:F2} ms per step, waiting on communication {100 * ddp.WaitSeconds / Math.Max(1e-9, trainingSeconds):F1}% of the time " +
+                 $"(allreduce {1000 * ddp.CommunicationSeconds / steps:F2} ms per step on the communication thread), {ddp.BytesSentPerStep} bytes sent per step per rank " +
+                 $"(ring allreduce 2(N-1)/N of {ddp.GradientBytes} gradient bytes, {ddp.BucketBytes.Length} buckets)");
+        }
+        if (Writer)
+        {
+            model.Save(Path.Combine(runDir, "model.safetensors"));
+            Plots.Curves(runDir);
+        }
         _log($"done in {clock.Elapsed.TotalSeconds:F1} s; run written to {runDir}");
         FinalAccuracy = accuracy;
         return RunOutcome.Finished;
@@ -305,7 +347,7 @@ internal sealed class Trainer
     /// </summary>
     private Progress Restore(string runDir, Module model, Optimizer optimizer, object? scheduler)
     {
-        var (found, notes) = Checkpoint.latest(CheckpointRoot(runDir)).ToValueTuple();
+        var (found, notes) = Checkpoint.latest(CheckpointRoot(CheckpointSource ?? runDir)).ToValueTuple();
         foreach (var n in notes) _log(n);
         var progress = new Progress();
         if (found is null)
@@ -399,6 +441,8 @@ internal sealed class Trainer
     {
         if (!DivergenceGuard.AllFinite(model.Parameters()))
             throw Diverged(progress.Step, epoch, Math.Max(0, batch - 1), double.NaN, double.NaN);
+        // distributed: the replicas are identical, rank 0's checkpoint is the job's
+        if (!Writer) return CheckpointRoot(CheckpointSource ?? _runDirForSave);
         var json = JsonSerializer.Serialize(progress, ProgressJson);
         var committed = Checkpoint.commit(CheckpointRoot(_runDirForSave), progress.Step, progress.Epoch, _cfg.KeepCheckpoints,
             FSharpFunc<string, FSharpList<string>>.FromConverter(dir =>

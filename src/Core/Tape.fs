@@ -58,6 +58,76 @@ module Tape =
                 | _ -> if not retainGraph then t.Node.Free()
         grads
 
+    /// `propagate`, calling `onLeafFinal leaf gradient` once for each leaf that requires grad as soon as its
+    /// gradient is final: every node that consumes the leaf has passed its contribution back. Consumers are counted
+    /// over the topological order first, then counted down as the walk visits them (a visited node whose
+    /// gradient is absent still counts down), so a leaf is final right after its last consumer; leaves reached by
+    /// no recorded node (a root that is a leaf) are final at the end. This is the gradient-ready hook that
+    /// data-parallel training starts a bucket's allreduce from while the rest of backward runs.
+    let propagateWith (roots: Tensor[]) (seeds: Tensor[]) (retainGraph: bool) (createGraph: bool) (onLeafFinal: Tensor -> Tensor -> unit) =
+        let grads = Dictionary<Tensor, Tensor>(HashIdentity.Reference)
+        for r, s in Array.zip roots seeds do accumulate grads r s
+        let order = topo roots
+        for t in order do
+            if not t.IsLeaf && t.Node.IsFreed then
+                invalidOp (sprintf "backward: the graph through '%s' (output shape %s) was already freed by an earlier backward; pass retainGraph=true to the first backward to go through it twice" t.Node.Op (Shape.show t.Shape))
+        // remaining consumers of each leaf (a node using a leaf twice counts twice and counts down twice)
+        let pending = Dictionary<Tensor, int>(HashIdentity.Reference)
+        for t in order do
+            if not t.IsLeaf then
+                for x in t.Node.Inputs do
+                    if x.IsLeaf && x.RequiresGrad then
+                        pending.[x] <- (match pending.TryGetValue x with | true, c -> c + 1 | _ -> 1)
+        let fired = HashSet<Tensor>(HashIdentity.Reference)
+        let fire (x: Tensor) =
+            match grads.TryGetValue x with
+            | true, g when fired.Add x -> onLeafFinal x g
+            | _ -> ()
+        let countDown (x: Tensor) =
+            if x.IsLeaf && x.RequiresGrad then
+                let c = pending.[x] - 1
+                pending.[x] <- c
+                if c = 0 then fire x
+        use _ = if createGraph then GradMode.EnableGrad() else GradMode.NoGrad()
+        for t in order do
+            if not t.IsLeaf then
+                let node = t.Node
+                match grads.TryGetValue t with
+                | true, g ->
+                    let gin = node.Backward g
+                    if not retainGraph then node.Free()
+                    for i in 0 .. node.Inputs.Length - 1 do
+                        let x = node.Inputs.[i]
+                        let gx = gin.[i]
+                        if x.RequiresGrad && not (isNull gx) then
+                            if gx.Shape <> x.Shape then
+                                invalidOp (sprintf "backward: the rule of '%s' gave a gradient of shape %s for an input of shape %s" node.Op (Shape.show gx.Shape) (Shape.show x.Shape))
+                            accumulate grads x gx
+                        countDown x
+                | _ ->
+                    let inputs = node.Inputs
+                    if not retainGraph then node.Free()
+                    for x in inputs do countDown x
+        for t in order do
+            if t.IsLeaf && t.RequiresGrad then fire t
+        grads
+
+    /// Callbacks of one backward-hook registration: `LeafReady leaf` after the leaf's Grad holds its final value
+    /// for this backward, and `Finished ()` when the backward that reached any of the registered leaves ends.
+    type BackwardHook =
+        abstract LeafReady: Tensor -> unit
+        abstract Finished: unit -> unit
+
+    /// The registered hooks with the leaves each watches (torch's per-tensor post-accumulate-grad hooks and the
+    /// autograd engine's final callback). Empty in ordinary training, where backward takes the unhooked path.
+    let private hooks = List<HashSet<Tensor> * BackwardHook>()
+
+    /// Watch `leaves` during every later backward until the returned value is disposed.
+    let registerHook (leaves: Tensor seq) (hook: BackwardHook) : IDisposable =
+        let entry = (HashSet<Tensor>(leaves, HashIdentity.Reference), hook)
+        lock hooks (fun () -> hooks.Add entry)
+        { new IDisposable with member _.Dispose() = lock hooks (fun () -> hooks.Remove entry |> ignore) }
+
     let private seedFor (op: string) (t: Tensor) (gradOutput: Tensor) =
         if isNull gradOutput then
             if t.Numel <> 1 then
@@ -73,11 +143,25 @@ module Tape =
         if not root.RequiresGrad then
             invalidOp (sprintf "backward: the tensor of shape %s does not require grad and has no graph" (Shape.show root.Shape))
         let seed = seedFor "backward" root gradOutput
-        let grads = propagate [| root |] [| seed |] retainGraph createGraph
-        use _ = if createGraph then GradMode.EnableGrad() else GradMode.NoGrad()
-        for KeyValue (t, g) in grads do
-            if t.IsLeaf && t.RequiresGrad then
+        let active = lock hooks (fun () -> hooks.ToArray())
+        if active.Length = 0 then
+            let grads = propagate [| root |] [| seed |] retainGraph createGraph
+            use _ = if createGraph then GradMode.EnableGrad() else GradMode.NoGrad()
+            for KeyValue (t, g) in grads do
+                if t.IsLeaf && t.RequiresGrad then
+                    t.Grad <- if isNull t.Grad then g else t.Grad + g
+        else
+            // hooked: each leaf's Grad is written as soon as it is final, then its watchers are told
+            let reached = HashSet<BackwardHook>(HashIdentity.Reference)
+            let onLeaf (t: Tensor) (g: Tensor) =
                 t.Grad <- if isNull t.Grad then g else t.Grad + g
+                for leaves, h in active do
+                    if leaves.Contains t then
+                        reached.Add h |> ignore
+                        h.LeafReady t
+            propagateWith [| root |] [| seed |] retainGraph createGraph onLeaf |> ignore
+            for _, h in active do
+                if reached.Contains h then h.Finished()
 
     /// Backward of a scalar loss.
     let backward (root: Tensor) = backwardWith root null false false

@@ -35,6 +35,12 @@ module private Native =
     [<DllImport(Lib)>] extern int MPI_Reduce_scatter_block(nativeint sendbuf, nativeint recvbuf, int recvcount, nativeint dtype, nativeint op, nativeint comm)
     [<DllImport(Lib)>] extern int MPI_Barrier(nativeint comm)
     [<DllImport(Lib)>] extern int MPI_Abort(nativeint comm, int errorcode)
+    [<DllImport(Lib)>] extern int MPI_Isend(nativeint buf, int count, nativeint dtype, int dest, int tag, nativeint comm, nativeint& request)
+    [<DllImport(Lib)>] extern int MPI_Irecv(nativeint buf, int count, nativeint dtype, int source, int tag, nativeint comm, nativeint& request)
+    [<DllImport(Lib)>] extern int MPI_Iallreduce(nativeint sendbuf, nativeint recvbuf, int count, nativeint dtype, nativeint op, nativeint comm, nativeint& request)
+    [<DllImport(Lib)>] extern int MPI_Iallgatherv(nativeint sendbuf, int sendcount, nativeint sendtype, nativeint recvbuf, nativeint recvcounts, nativeint displs, nativeint recvtype, nativeint comm, nativeint& request)
+    [<DllImport(Lib)>] extern int MPI_Ibcast(nativeint buf, int count, nativeint dtype, int root, nativeint comm, nativeint& request)
+    [<DllImport(Lib)>] extern int MPI_Test(nativeint& request, int& flag, nativeint status)
 
 /// The thread support asked of MPI_Init_thread (Open MPI's values of MPI_THREAD_*).
 type ThreadLevel =
@@ -172,3 +178,74 @@ let abort (code: int) = check "MPI_Abort" (Native.MPI_Abort(commWorld.Force(), c
 
 /// MPI_Finalize (once, at the end; nothing MPI may be called afterwards).
 let finalize () = if isActive () then check "MPI_Finalize" (Native.MPI_Finalize())
+
+// ---------------------------------------------------------------- nonblocking calls (for the watchdog)
+
+/// A nonblocking call in flight: MPI's request handle and the arrays pinned until it completes.
+type Request internal (call: string, handle: nativeint, pins: GCHandle list) =
+    let mutable handle = handle
+    let mutable fin = false
+    /// The MPI call that started it.
+    member _.Call = call
+    /// Whether it has completed (then its arrays are unpinned).
+    member _.IsDone = fin
+    /// MPI_Test: true once the call has completed.
+    member _.Test() =
+        if not fin then
+            let mutable flag = 0
+            check "MPI_Test" (Native.MPI_Test(&handle, &flag, 0n))
+            if flag <> 0 then
+                fin <- true
+                for h in pins do h.Free()
+        fin
+
+let private start (call: string) (arrays: Array list) (f: nativeint list -> int * nativeint) =
+    let pins = arrays |> List.map (fun a -> GCHandle.Alloc(a, GCHandleType.Pinned))
+    let code, req = f (pins |> List.map (fun h -> h.AddrOfPinnedObject()))
+    if code <> 0 then
+        for h in pins do h.Free()
+        check call code
+    Request(call, req, pins)
+
+/// MPI_Isend of the array to rank `dest` with `tag`.
+let isend<'T> (data: 'T[]) (dest: int) (tag: int) =
+    start "MPI_Isend" [ data ] (fun ps ->
+        let mutable req = 0n
+        let c = Native.MPI_Isend(ps.Head, data.Length, typeOf<'T> (), dest, tag, commWorld.Force(), &req)
+        c, req)
+
+/// MPI_Irecv into the array from rank `source` with `tag`.
+let irecv<'T> (data: 'T[]) (source: int) (tag: int) =
+    start "MPI_Irecv" [ data ] (fun ps ->
+        let mutable req = 0n
+        let c = Native.MPI_Irecv(ps.Head, data.Length, typeOf<'T> (), source, tag, commWorld.Force(), &req)
+        c, req)
+
+/// Nonblocking in-place sum over all ranks of data[offset .. offset+count-1] (MPI_Iallreduce, MPI_IN_PLACE).
+let iallreduceSumSlice<'T> (data: 'T[]) (offset: int) (count: int) =
+    if offset < 0 || count < 0 || offset + count > data.Length then
+        invalidArg "count" (sprintf "MPI_Iallreduce: slice %d+%d outside an array of %d" offset count data.Length)
+    let size = Marshal.SizeOf<'T>()
+    start "MPI_Iallreduce" [ data ] (fun ps ->
+        let mutable req = 0n
+        let c = Native.MPI_Iallreduce(inPlace, ps.Head + nativeint (offset * size), count, typeOf<'T> (), opSum.Force(), commWorld.Force(), &req)
+        c, req)
+
+/// Nonblocking allgatherv: every rank's `mine` (rank r's of length counts.[r]) into `out`, in rank order.
+let iallgatherv<'T> (mine: 'T[]) (counts: int[]) (out: 'T[]) =
+    let displs = Array.scan (+) 0 counts
+    if out.Length <> displs.[counts.Length] then
+        invalidArg "out" (sprintf "MPI_Iallgatherv: %d elements gathered into an array of %d" displs.[counts.Length] out.Length)
+    let displs = displs.[.. counts.Length - 1]
+    let t = typeOf<'T> ()
+    start "MPI_Iallgatherv" [ mine; out; counts; displs ] (fun ps ->
+        let mutable req = 0n
+        let c = Native.MPI_Iallgatherv(ps.[0], mine.Length, t, ps.[1], ps.[2], ps.[3], t, commWorld.Force(), &req)
+        c, req)
+
+/// Nonblocking broadcast of rank root's array into every rank's.
+let ibroadcast<'T> (data: 'T[]) (root: int) =
+    start "MPI_Ibcast" [ data ] (fun ps ->
+        let mutable req = 0n
+        let c = Native.MPI_Ibcast(ps.Head, data.Length, typeOf<'T> (), root, commWorld.Force(), &req)
+        c, req)

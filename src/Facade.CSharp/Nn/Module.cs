@@ -146,10 +146,14 @@ public abstract class Module : IDisposable
     /// <summary>Give the device buffers of every parameter and buffer back now (see <see cref="Tensor.Dispose"/>); a no-op on the CPU.</summary>
     public void Dispose()
     {
+        OnDispose();
         foreach (var p in Parameters()) p.Dispose();
         foreach (var (_, b) in NamedBuffers()) b.Dispose();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Called first by <see cref="Dispose"/>: a wrapper that holds more than tensors (a thread, a hook) releases it here.</summary>
+    protected virtual void OnDispose() { }
 
     /// <summary>Switch this module and its submodules to training mode.</summary>
     public Module Train(bool mode = true)
