@@ -12,6 +12,7 @@
 #r "nuget: ScottPlot, 5.1.59"
 #r "nuget: ILGPU, 1.5.3"
 #r "nuget: ILGPU.Algorithms, 1.5.3"
+#r "nuget: MathNet.Numerics, 5.0.0"
 #r "../../src/Core/bin/Release/net10.0/Hybrid.Core.dll"
 
 open System
