@@ -44,11 +44,11 @@ module Scalar =
         | 9 -> Math.Max(x, 0.0)
         // torch.sign (NaN stays NaN)
         | 10 -> if x > 0.0 then 1.0 elif x < 0.0 then -1.0 elif x = 0.0 then 0.0 else x
-        | 11 -> Kernels.erf x
+        | 11 -> Elementwise.erf x
         // softplus(x) = max(x,0) + log1p(exp(-|x|)); .NET's LogP1 is log(x + 1)
         | 12 -> Math.Max(x, 0.0) + Math.Log(Math.Exp(-(Math.Abs x)) + 1.0)
         // gelu(x) = x·½(1 + erf(x/√2))
-        | 13 -> 0.5 * x * (1.0 + Kernels.erf (x / Math.Sqrt 2.0))
+        | 13 -> 0.5 * x * (1.0 + Elementwise.erf (x / Math.Sqrt 2.0))
         | 14 -> x * x
         | 15 -> 1.0 / x
         | 16 -> Math.Log(x + 1.0)

@@ -22,7 +22,7 @@ type Lease internal (array: Array, giveBack: Array -> unit) =
 /// stays near the budget instead of growing until the GC's own schedule. Arrays under `MinBytes` are
 /// plain allocations (cheap in generation 0). `HYBRID_POOL_MB` (default 256; 0 disables pooling) bounds
 /// the bytes kept in the free lists.
-module Pool =
+module OutputArrays =
     let private envInt (name: string) (fallback: int64) =
         match Environment.GetEnvironmentVariable name with
         | null | "" -> fallback

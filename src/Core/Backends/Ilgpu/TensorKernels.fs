@@ -6,7 +6,7 @@ open ILGPU.Runtime
 /// The ILGPU kernels, as static members (an F# lambda compiles to a closure class, which ILGPU rejects).
 /// Shapes and strides travel in a small int buffer `meta` laid out as [rank; shape...; strides...; ...].
 /// float32 and float64 kernels are one-line twins around the shared float64 math of `Scalar`.
-type K =
+type TensorKernels =
     /// Offset of flat position i of `shape` (meta[1..rank]) in a tensor of strides meta[at..at+rank-1].
     static member Offset(i: int, meta: ArrayView<int>, at: int) : int =
         let rank = meta.[0]
@@ -30,29 +30,29 @@ type K =
     /// y = a op b, both read through broadcast strides: meta = [rank; shape; stridesA; stridesB].
     static member Bin32(i: Index1D, a: ArrayView<float32>, b: ArrayView<float32>, y: ArrayView<float32>, code: int, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- float32 (Scalar.binary code (float a.[K.Offset(i.X, meta, 1 + r)]) (float b.[K.Offset(i.X, meta, 1 + 2 * r)]))
+        y.[i.X] <- float32 (Scalar.binary code (float a.[TensorKernels.Offset(i.X, meta, 1 + r)]) (float b.[TensorKernels.Offset(i.X, meta, 1 + 2 * r)]))
     /// y = a op b, both read through broadcast strides.
     static member Bin64(i: Index1D, a: ArrayView<float>, b: ArrayView<float>, y: ArrayView<float>, code: int, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- Scalar.binary code a.[K.Offset(i.X, meta, 1 + r)] b.[K.Offset(i.X, meta, 1 + 2 * r)]
+        y.[i.X] <- Scalar.binary code a.[TensorKernels.Offset(i.X, meta, 1 + r)] b.[TensorKernels.Offset(i.X, meta, 1 + 2 * r)]
     /// y = c ? a : b, all three broadcast: meta = [rank; shape; stridesC; stridesA; stridesB].
     static member Where32(i: Index1D, c: ArrayView<float32>, a: ArrayView<float32>, b: ArrayView<float32>, y: ArrayView<float32>, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- if c.[K.Offset(i.X, meta, 1 + r)] <> 0.0f then a.[K.Offset(i.X, meta, 1 + 2 * r)] else b.[K.Offset(i.X, meta, 1 + 3 * r)]
+        y.[i.X] <- if c.[TensorKernels.Offset(i.X, meta, 1 + r)] <> 0.0f then a.[TensorKernels.Offset(i.X, meta, 1 + 2 * r)] else b.[TensorKernels.Offset(i.X, meta, 1 + 3 * r)]
     /// y = c ? a : b, all three broadcast.
     static member Where64(i: Index1D, c: ArrayView<float>, a: ArrayView<float>, b: ArrayView<float>, y: ArrayView<float>, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- if c.[K.Offset(i.X, meta, 1 + r)] <> 0.0 then a.[K.Offset(i.X, meta, 1 + 2 * r)] else b.[K.Offset(i.X, meta, 1 + 3 * r)]
+        y.[i.X] <- if c.[TensorKernels.Offset(i.X, meta, 1 + r)] <> 0.0 then a.[TensorKernels.Offset(i.X, meta, 1 + 2 * r)] else b.[TensorKernels.Offset(i.X, meta, 1 + 3 * r)]
 
     // ---- layout (generic over the element type: pure data movement)
     /// y[i] = x[base + offset(i)]: permute, expand and slice. meta = [rank; shape; strides; base].
     static member Read<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, x: ArrayView<'T>, y: ArrayView<'T>, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- x.[meta.[1 + 2 * r] + K.Offset(i.X, meta, 1 + r)]
+        y.[i.X] <- x.[meta.[1 + 2 * r] + TensorKernels.Offset(i.X, meta, 1 + r)]
     /// y[base + offset(i)] = x[i]: slice-scatter and concat. meta = [rank; shape; strides; base].
     static member Write<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, x: ArrayView<'T>, y: ArrayView<'T>, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[meta.[1 + 2 * r] + K.Offset(i.X, meta, 1 + r)] <- x.[i.X]
+        y.[meta.[1 + 2 * r] + TensorKernels.Offset(i.X, meta, 1 + r)] <- x.[i.X]
     /// y[i] = v.
     static member Fill<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, y: ArrayView<'T>, v: 'T) =
         y.[i.X] <- v
@@ -108,11 +108,11 @@ type K =
         struct (oy, os)
     /// torch.scatter_add into y (already a copy of x).
     static member ScatterAdd32(i: Index1D, index: ArrayView<int64>, src: ArrayView<float32>, y: ArrayView<float32>, meta: ArrayView<int>) =
-        let struct (oy, os) = K.ScatterOffsets(i.X, index, meta)
+        let struct (oy, os) = TensorKernels.ScatterOffsets(i.X, index, meta)
         Atomic.Add(&y.[oy], src.[os]) |> ignore
     /// torch.scatter_add into y (already a copy of x).
     static member ScatterAdd64(i: Index1D, index: ArrayView<int64>, src: ArrayView<float>, y: ArrayView<float>, meta: ArrayView<int>) =
-        let struct (oy, os) = K.ScatterOffsets(i.X, index, meta)
+        let struct (oy, os) = TensorKernels.ScatterOffsets(i.X, index, meta)
         Atomic.Add(&y.[oy], src.[os]) |> ignore
 
     // ---- casts (float -> int64 truncates, as the CPU's `int64`)
@@ -226,7 +226,7 @@ type K =
         let mutable j = tid
         while j < dim do
             let u = float x.[b + j * inner]
-            if bi < 0 || K.Better(u, best, isMax) then
+            if bi < 0 || TensorKernels.Better(u, best, isMax) then
                 best <- u
                 bi <- j
             j <- j + nt
@@ -240,7 +240,7 @@ type K =
                 let ib = int sh.[nt + tid + s]
                 let a = sh.[tid]
                 let c = sh.[tid + s]
-                if ib >= 0 && (ia < 0 || K.Better(c, a, isMax) || (not (K.Better(a, c, isMax)) && ib < ia)) then
+                if ib >= 0 && (ia < 0 || TensorKernels.Better(c, a, isMax) || (not (TensorKernels.Better(a, c, isMax)) && ib < ia)) then
                     sh.[tid] <- c
                     sh.[nt + tid] <- float ib
             Group.Barrier()
@@ -327,7 +327,7 @@ type K =
         let mutable j = tid
         while j < dim do
             let u = float x.[b + j * inner]
-            if bi < 0 || K.Better(u, best, isMax) then
+            if bi < 0 || TensorKernels.Better(u, best, isMax) then
                 best <- u
                 bi <- j
             j <- j + nt
@@ -341,7 +341,7 @@ type K =
                 let ib = int sh.[nt + tid + s]
                 let a = sh.[tid]
                 let c = sh.[tid + s]
-                if ib >= 0 && (ia < 0 || K.Better(c, a, isMax) || (not (K.Better(a, c, isMax)) && ib < ia)) then
+                if ib >= 0 && (ia < 0 || TensorKernels.Better(c, a, isMax) || (not (TensorKernels.Better(a, c, isMax)) && ib < ia)) then
                     sh.[tid] <- c
                     sh.[nt + tid] <- float ib
             Group.Barrier()
