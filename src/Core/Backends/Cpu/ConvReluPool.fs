@@ -167,8 +167,7 @@ module ConvReluPool =
 
     /// Samples per chunk: a chunk's column matrix about 512 KB in float32 (K·L values a sample; for a thin product, whose
     /// output rows outweigh its columns, (K + O)·L), with S·L a multiple of 8 where one fits (vector-aligned rows for
-    /// BLAS). Measured on the CNN: 4 samples for the second block (rows of 784) as fast as 2, against 3 and 5 samples
-    /// (588, 980 floats) 10 % slower and 9 slower still; 6 samples for the first.
+    /// BLAS: the chunk counts whose rows are not were the slower ones on the CNN, docs/performance.md).
     let private chunkSamples (g: Geo) =
         let most = max 1 ((128 * 1024) / max 1 ((if g.K <= 16 then g.K + g.O else g.K) * g.L))
         match Seq.tryFind (fun s -> s * g.L % 8 = 0) (seq { most .. -1 .. 1 }) with
@@ -177,9 +176,8 @@ module ConvReluPool =
 
     /// Whether the fused block runs chunk by chunk: a column matrix of its own (not a 1×1 kernel reading x as is), a
     /// BLAS for the per-chunk products (thin ones run in the managed thin kernels, on the chunk's core), and two chunks
-    /// or more. The CNN's whole step, 8 interleaved runs each: median 3.03–3.57 ms with the thin first block over the
-    /// whole batch, 2.89–3.21 ms chunked (lower in each of the 8 pairs; measured alone, the block looked no faster:
-    /// its inputs were hot in cache).
+    /// or more. Chunks keep each sample's columns and products in L2 between the gemm and the pool pass; a thin first
+    /// block gains from it too, though only when timed inside a whole step (alone, its inputs are already in cache).
     let private runsChunked (g: Geo) = Blas.available.Value && not g.Pointwise && g.N > chunkSamples g
 
     /// Runs body over the batch's chunks of s samples, split over the cores: body c n0 ns col z, with the chunk's first
@@ -281,8 +279,8 @@ module ConvReluPool =
                 if not (isNull gbParts) then gbParts.[c * g.O + o] <- sum
             if not (isNull gwParts) then
                 chunkColumns x g n0 ns col
-                // ∂W_cᵀ [K, O] = col_c · gZ_cᵀ: OpenBLAS runs this shape faster than [O, K] (measured 107 vs 95 GFLOP/s
-                // for 144 × 32 by 784); transposed once at the end
+                // ∂W_cᵀ [K, O] = col_c · gZ_cᵀ: the shape OpenBLAS runs faster than [O, K] for the CNN's
+                // blocks; transposed once at the end
                 Matmul.gemmSerial false false true g.K g.O ld col 0 ld gz 0 ld gwParts (c * g.O * g.K) g.O
             if not (isNull gx) then
                 if isNull uFlip then
