@@ -2,10 +2,7 @@ namespace Hybrid.Core.Backends.Cpu
 
 open System
 open System.Numerics
-open System.Buffers
 open System.Numerics.Tensors
-open System.Runtime.Intrinsics
-open System.Runtime.Intrinsics.X86
 open Hybrid.Core
 open Hybrid.Core.Backends
 

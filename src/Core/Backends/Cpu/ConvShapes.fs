@@ -1,12 +1,5 @@
 namespace Hybrid.Core.Backends.Cpu
 
-open System
-open System.Numerics
-open System.Buffers
-open System.Numerics.Tensors
-open System.Runtime.Intrinsics
-open System.Runtime.Intrinsics.X86
-open Hybrid.Core
 open Hybrid.Core.Backends
 
 /// The geometry of 2-D convolution and pooling over NCHW arrays: output lengths along an axis, the range of outputs

@@ -2,11 +2,7 @@ namespace Hybrid.Core.Backends.Cpu
 
 open System
 open System.Numerics
-open System.Buffers
-open System.Numerics.Tensors
 open System.Runtime.Intrinsics
-open System.Runtime.Intrinsics.X86
-open Hybrid.Core
 open Hybrid.Core.Backends
 
 /// Max- and average-pooling over NCHW planes and their gradients (torch's window, padding, ceil mode and NaN rules).

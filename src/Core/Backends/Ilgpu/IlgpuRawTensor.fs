@@ -67,6 +67,18 @@ module internal Reduction =
         let mutable t = 1
         while t * 2 <= cap do t <- t * 2
         t
+    /// A tree kernel of TensorKernels written once over the element type, instantiated at 'T (read through 'W).
+    let private tree<'D, 'T, 'W when 'D :> Delegate> (gpu: Gpu) (name: string) : 'D =
+        gpu.GroupedLauncher<'D>(name + ":" + typeof<'T>.Name, typeof<TensorKernels>, name, [| typeof<'T>; typeof<'W> |])
+    /// TensorKernels.SumSeg: the float64 partial sums of segments of rows of x into y.
+    let sumSeg<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'W: struct and 'W :> IWiden<'T>> (gpu: Gpu) (cfg: KernelConfig) (x: ArrayView<'T>) (y: ArrayView<float>) (k: int) (seg: int) (p: int) =
+        (tree<Action<AcceleratorStream, KernelConfig, ArrayView<'T>, ArrayView<float>, int, int, int>, 'T, 'W> gpu "SumSeg").Invoke(gpu.Stream, cfg, x, y, k, seg, p)
+    /// TensorKernels.ExtremeTree: the max or min of each output's strided elements, and its index.
+    let extreme<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'W: struct and 'W :> IWiden<'T>> (gpu: Gpu) (cfg: KernelConfig) (x: ArrayView<'T>) (v: ArrayView<'T>) (ix: ArrayView<int64>) (dim: int) (inner: int) (isMax: int) =
+        (tree<Action<AcceleratorStream, KernelConfig, ArrayView<'T>, ArrayView<'T>, ArrayView<int64>, int, int, int>, 'T, 'W> gpu "ExtremeTree").Invoke(gpu.Stream, cfg, x, v, ix, dim, inner, isMax)
+    /// TensorKernels.SoftmaxTree: softmax (log = 1: log-softmax) of each row.
+    let softmax<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'W: struct and 'W :> IWiden<'T>> (gpu: Gpu) (cfg: KernelConfig) (x: ArrayView<'T>) (y: ArrayView<'T>) (dim: int) (inner: int) (log: int) =
+        (tree<Action<AcceleratorStream, KernelConfig, ArrayView<'T>, ArrayView<'T>, int, int, int>, 'T, 'W> gpu "SoftmaxTree").Invoke(gpu.Stream, cfg, x, y, dim, inner, log)
 
 /// Matrix products on dense device buffers: cuBLAS on CUDA (when it loads), else the tiled shared-memory kernel.
 module internal Gemm =
@@ -363,19 +375,18 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
                 // then the partials are summed the same way until one value per row is left
                 let nt = Reduction.groupSize gpu
                 let seg = nt * 32
-                let launch (name: string) = gpu.GroupedLauncher<'D>(name, typeof<TensorKernels>, name)
                 let cfg groups = KernelConfig(Index1D groups, Index1D nt, SharedMemoryConfig.RequestDynamic<float>(nt))
                 let mutable len = k
                 let mutable p = (len + seg - 1) / seg
                 let mutable part = Dev.alloc<float> gpu (rows * p)
                 match dtype with
-                | Float32 -> (launch "SumSeg32" : Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), x.V32, Dev.view part, len, seg, p)
-                | _ -> (launch "SumSeg64" : Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), x.V64, Dev.view part, len, seg, p)
+                | Float32 -> Reduction.sumSeg<float32, Widen32> gpu (cfg (rows * p)) x.V32 (Dev.view part) len seg p
+                | _ -> Reduction.sumSeg<float, Widen64> gpu (cfg (rows * p)) x.V64 (Dev.view part) len seg p
                 while p > 1 do
                     len <- p
                     p <- (len + seg - 1) / seg
                     let next = Dev.alloc<float> gpu (rows * p)
-                    (launch "SumSeg64" : Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), Dev.view part, Dev.view next, len, seg, p)
+                    Reduction.sumSeg<float, Widen64> gpu (cfg (rows * p)) (Dev.view part) (Dev.view next) len seg p
                     part.Release()
                     part <- next
                 match dtype with
@@ -404,8 +415,8 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
                 let nt = Reduction.groupSize gpu
                 let cfg = KernelConfig(Index1D m, Index1D nt, SharedMemoryConfig.RequestDynamic<float>(2 * nt))
                 match dtype with
-                | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("ExtremeTree32", typeof<TensorKernels>, "ExtremeTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
-                | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("ExtremeTree64", typeof<TensorKernels>, "ExtremeTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
+                | Float32 -> Reduction.extreme<float32, Widen32> gpu cfg t.V32 (Dev.view v) (Dev.view ix) k inner flag
+                | _ -> Reduction.extreme<float, Widen64> gpu cfg t.V64 (Dev.view v) (Dev.view ix) k inner flag
         IlgpuRawTensor.Of(v, dtype, s), IlgpuRawTensor.Of(ix, Int64, Array.copy s)
     member private t.SoftmaxOf(dim: int, log: int) : RawTensor =
         t.FloatsOnly (if log = 1 then "log_softmax" else "softmax")
@@ -421,8 +432,8 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
                 let nt = Reduction.groupSize gpu
                 let cfg = KernelConfig(Index1D (outer * inner), Index1D nt, SharedMemoryConfig.RequestDynamic<float>(nt))
                 match dtype with
-                | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, int, int, int>>("SoftmaxTree32", typeof<TensorKernels>, "SoftmaxTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view y, k, inner, log)
-                | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>>("SoftmaxTree64", typeof<TensorKernels>, "SoftmaxTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view y, k, inner, log)
+                | Float32 -> Reduction.softmax<float32, Widen32> gpu cfg t.V32 (Dev.view y) k inner log
+                | _ -> Reduction.softmax<float, Widen64> gpu cfg t.V64 (Dev.view y) k inner log
         IlgpuRawTensor.Of(y, dtype, shape)
     override t.Softmax dim = t.SoftmaxOf(dim, 0)
     override t.LogSoftmax dim = t.SoftmaxOf(dim, 1)

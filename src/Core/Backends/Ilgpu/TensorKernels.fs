@@ -3,9 +3,32 @@ namespace Hybrid.Core.Backends.Ilgpu
 open ILGPU
 open ILGPU.Runtime
 
+/// Reading an element type as float64 and writing it back, for kernels written once over the element type
+/// that compute in float64 (the reductions): a struct per type, so ILGPU specializes each kernel on it.
+type IWiden<'T> =
+    /// The element as float64 (exact for float32 and float64).
+    abstract Widen: 'T -> float
+    /// A float64 result rounded to the element type.
+    abstract Narrow: float -> 'T
+
+/// float32 elements: widened exactly, narrowed by rounding to nearest.
+[<Struct>]
+type Widen32 =
+    interface IWiden<float32> with
+        member _.Widen x = float x
+        member _.Narrow v = float32 v
+
+/// float64 elements: the identity both ways.
+[<Struct>]
+type Widen64 =
+    interface IWiden<float> with
+        member _.Widen x = x
+        member _.Narrow v = v
+
 /// The ILGPU kernels, as static members (an F# lambda compiles to a closure class, which ILGPU rejects).
 /// Shapes and strides travel in a small int buffer `meta` laid out as [rank; shape...; strides...; ...].
-/// float32 and float64 kernels are one-line twins around the shared float64 math of `Scalar`.
+/// float32 and float64 pointwise kernels are one-line twins around the shared float64 math of `Scalar`; the tree
+/// reductions are written once over the element type (read and written through `IWiden`).
 type TensorKernels =
     /// Offset of flat position i of `shape` (meta[1..rank]) in a tensor of strides meta[at..at+rank-1].
     static member Offset(i: int, meta: ArrayView<int>, at: int) : int =
@@ -191,7 +214,8 @@ type TensorKernels =
         (if isMax = 1 then u > best else u < best) || (u <> u && best = best)
     /// Tree reduction, one group per segment: group z sums x[row, seg·(z % p) ..< seg·(z % p + 1)] of row z / p
     /// (rows of k elements) into y[z] (float64): each thread a strided partial sum, then halving in shared memory.
-    static member SumSeg32(x: ArrayView<float32>, y: ArrayView<float>, k: int, seg: int, p: int) =
+    static member SumSeg<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType and 'W: struct and 'W :> IWiden<'T>>(x: ArrayView<'T>, y: ArrayView<float>, k: int, seg: int, p: int) =
+        let mutable w = Unchecked.defaultof<'W>
         let tid = Group.IdxX
         let nt = Group.DimX
         let z = Grid.IdxX
@@ -202,7 +226,7 @@ type TensorKernels =
         let mutable acc = 0.0
         let mutable j = start + tid
         while j < stop do
-            acc <- acc + float x.[row * k + j]
+            acc <- acc + w.Widen x.[row * k + j]
             j <- j + nt
         sh.[tid] <- acc
         Group.Barrier()
@@ -215,7 +239,8 @@ type TensorKernels =
     /// Tree max/min over dim of [outer, dim, inner], one group per output: each thread scans a strided subset,
     /// then pairs combine in shared memory (values and indices, as float64), keeping the first index on ties
     /// and NaN over numbers, as the sequential kernel.
-    static member ExtremeTree32(x: ArrayView<float32>, v: ArrayView<float32>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
+    static member ExtremeTree<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType and 'W: struct and 'W :> IWiden<'T>>(x: ArrayView<'T>, v: ArrayView<'T>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
+        let mutable w = Unchecked.defaultof<'W>
         let tid = Group.IdxX
         let nt = Group.DimX
         let z = Grid.IdxX
@@ -225,7 +250,7 @@ type TensorKernels =
         let mutable bi = -1
         let mutable j = tid
         while j < dim do
-            let u = float x.[b + j * inner]
+            let u = w.Widen x.[b + j * inner]
             if bi < 0 || TensorKernels.Better(u, best, isMax) then
                 best <- u
                 bi <- j
@@ -246,11 +271,12 @@ type TensorKernels =
             Group.Barrier()
             s <- s / 2
         if tid = 0 then
-            v.[z] <- float32 sh.[0]
+            v.[z] <- w.Narrow sh.[0]
             ix.[z] <- int64 sh.[nt]
     /// Tree softmax (log = 1: log-softmax) along dim of [outer, dim, inner], one group per row: the max and
     /// then Σ exp(x − max) each reduced in shared memory, then every thread writes its strided elements.
-    static member SoftmaxTree32(x: ArrayView<float32>, y: ArrayView<float32>, dim: int, inner: int, log: int) =
+    static member SoftmaxTree<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType and 'W: struct and 'W :> IWiden<'T>>(x: ArrayView<'T>, y: ArrayView<'T>, dim: int, inner: int, log: int) =
+        let mutable w = Unchecked.defaultof<'W>
         let tid = Group.IdxX
         let nt = Group.DimX
         let z = Grid.IdxX
@@ -259,7 +285,7 @@ type TensorKernels =
         let mutable m = System.Double.NegativeInfinity
         let mutable j = tid
         while j < dim do
-            m <- System.Math.Max(m, float x.[b + j * inner])
+            m <- System.Math.Max(m, w.Widen x.[b + j * inner])
             j <- j + nt
         sh.[tid] <- m
         Group.Barrier()
@@ -273,7 +299,7 @@ type TensorKernels =
         let mutable acc = 0.0
         j <- tid
         while j < dim do
-            acc <- acc + System.Math.Exp(float x.[b + j * inner] - m)
+            acc <- acc + System.Math.Exp(w.Widen x.[b + j * inner] - m)
             j <- j + nt
         sh.[tid] <- acc
         Group.Barrier()
@@ -286,109 +312,8 @@ type TensorKernels =
         let lz = System.Math.Log z
         j <- tid
         while j < dim do
-            let u = float x.[b + j * inner] - m
-            y.[b + j * inner] <- float32 (if log = 1 then u - lz else System.Math.Exp u / z)
-            j <- j + nt
-
-    /// Tree reduction, one group per segment: group z sums x[row, seg·(z % p) ..< seg·(z % p + 1)] of row z / p
-    /// (rows of k elements) into y[z] (float64): each thread a strided partial sum, then halving in shared memory.
-    static member SumSeg64(x: ArrayView<float>, y: ArrayView<float>, k: int, seg: int, p: int) =
-        let tid = Group.IdxX
-        let nt = Group.DimX
-        let z = Grid.IdxX
-        let row = z / p
-        let start = (z % p) * seg
-        let stop = System.Math.Min(k, start + seg)
-        let sh = SharedMemory.GetDynamic<float>()
-        let mutable acc = 0.0
-        let mutable j = start + tid
-        while j < stop do
-            acc <- acc + float x.[row * k + j]
-            j <- j + nt
-        sh.[tid] <- acc
-        Group.Barrier()
-        let mutable s = nt / 2
-        while s > 0 do
-            if tid < s then sh.[tid] <- sh.[tid] + sh.[tid + s]
-            Group.Barrier()
-            s <- s / 2
-        if tid = 0 then y.[z] <- sh.[0]
-    /// Tree max/min over dim of [outer, dim, inner], one group per output: each thread scans a strided subset,
-    /// then pairs combine in shared memory (values and indices, as float64), keeping the first index on ties
-    /// and NaN over numbers, as the sequential kernel.
-    static member ExtremeTree64(x: ArrayView<float>, v: ArrayView<float>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
-        let tid = Group.IdxX
-        let nt = Group.DimX
-        let z = Grid.IdxX
-        let b = (z / inner) * dim * inner + z % inner
-        let sh = SharedMemory.GetDynamic<float>()
-        let mutable best = 0.0
-        let mutable bi = -1
-        let mutable j = tid
-        while j < dim do
-            let u = float x.[b + j * inner]
-            if bi < 0 || TensorKernels.Better(u, best, isMax) then
-                best <- u
-                bi <- j
-            j <- j + nt
-        sh.[tid] <- best
-        sh.[nt + tid] <- float bi
-        Group.Barrier()
-        let mutable s = nt / 2
-        while s > 0 do
-            if tid < s then
-                let ia = int sh.[nt + tid]
-                let ib = int sh.[nt + tid + s]
-                let a = sh.[tid]
-                let c = sh.[tid + s]
-                if ib >= 0 && (ia < 0 || TensorKernels.Better(c, a, isMax) || (not (TensorKernels.Better(a, c, isMax)) && ib < ia)) then
-                    sh.[tid] <- c
-                    sh.[nt + tid] <- float ib
-            Group.Barrier()
-            s <- s / 2
-        if tid = 0 then
-            v.[z] <- float sh.[0]
-            ix.[z] <- int64 sh.[nt]
-    /// Tree softmax (log = 1: log-softmax) along dim of [outer, dim, inner], one group per row: the max and
-    /// then Σ exp(x − max) each reduced in shared memory, then every thread writes its strided elements.
-    static member SoftmaxTree64(x: ArrayView<float>, y: ArrayView<float>, dim: int, inner: int, log: int) =
-        let tid = Group.IdxX
-        let nt = Group.DimX
-        let z = Grid.IdxX
-        let b = (z / inner) * dim * inner + z % inner
-        let sh = SharedMemory.GetDynamic<float>()
-        let mutable m = System.Double.NegativeInfinity
-        let mutable j = tid
-        while j < dim do
-            m <- System.Math.Max(m, float x.[b + j * inner])
-            j <- j + nt
-        sh.[tid] <- m
-        Group.Barrier()
-        let mutable s = nt / 2
-        while s > 0 do
-            if tid < s then sh.[tid] <- System.Math.Max(sh.[tid], sh.[tid + s])
-            Group.Barrier()
-            s <- s / 2
-        m <- sh.[0]
-        Group.Barrier()
-        let mutable acc = 0.0
-        j <- tid
-        while j < dim do
-            acc <- acc + System.Math.Exp(float x.[b + j * inner] - m)
-            j <- j + nt
-        sh.[tid] <- acc
-        Group.Barrier()
-        s <- nt / 2
-        while s > 0 do
-            if tid < s then sh.[tid] <- sh.[tid] + sh.[tid + s]
-            Group.Barrier()
-            s <- s / 2
-        let z = sh.[0]
-        let lz = System.Math.Log z
-        j <- tid
-        while j < dim do
-            let u = float x.[b + j * inner] - m
-            y.[b + j * inner] <- float (if log = 1 then u - lz else System.Math.Exp u / z)
+            let u = w.Widen x.[b + j * inner] - m
+            y.[b + j * inner] <- w.Narrow (if log = 1 then u - lz else System.Math.Exp u / z)
             j <- j + nt
 
     // ---- matmul: t×t tiles staged in dynamic shared memory (2·t² elements); grid (⌈n/t⌉, ⌈m/t⌉, batch),
