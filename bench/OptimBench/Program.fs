@@ -18,6 +18,15 @@ let reps = 21
 /// Wall time of one call, in milliseconds.
 let time (f: unit -> unit) = let sw = Stopwatch.StartNew() in f (); sw.Elapsed.TotalMilliseconds
 
+/// CPU time of the process (all its threads) during one call, in milliseconds: on a machine shared with other
+/// jobs it moves less than wall time, which counts the time the step's threads waited for a core.
+let cpuTime (f: unit -> unit) =
+    let me = Process.GetCurrentProcess()
+    let t0 = me.TotalProcessorTime
+    f ()
+    me.Refresh()
+    (me.TotalProcessorTime - t0).TotalMilliseconds
+
 /// STREAM triad a <- b + s*c over the cores (Vector256, same chunking as the optimizer driver). Counted as 4
 /// streams: the store to a (not read by the loop) is a write-allocate, so a is read too; the optimizer's
 /// written arrays are all read first, so their 7 (Adam) and 5 (SGD momentum) streams are the real traffic.
@@ -98,6 +107,12 @@ let main _ =
         printfn "%-13s %7.2f (%7.2f) %7.2f (%7.2f) %10.1f %9.2f %8.0f%%" name (best j) (med j) tb tm (tb / best j) (bound streams) (100.0 * bound streams / best j)
     printfn "sgd / adam step (best, median): core %.2f (%.2f), facade %.2f (%.2f); goal <= 5/7 = 0.71"
         (best 2 / best 1) (med 2 / med 1) (best 4 / best 3) (med 4 / med 3)
+    let roundRatio a b = let r = ts |> Array.map (fun t -> t.[a] / t.[b]) |> Array.sort in r.[reps / 2]
+    printfn "sgd / adam, median over rounds of the same round's ratio: core %.2f, facade %.2f" (roundRatio 2 1) (roundRatio 4 3)
+    let cpu = Array.init reps (fun _ -> fs |> Array.map cpuTime)
+    let cmed j = let a = cpu |> Array.map (fun r -> r.[j]) |> Array.sort in a.[reps / 2]
+    printfn "cpu ms per step (median, all threads): adam %.2f, sgd %.2f (sgd/adam %.2f); facade adam %.2f, sgd %.2f (%.2f)"
+        (cmed 1) (cmed 2) (cmed 2 / cmed 1) (cmed 3) (cmed 4) (cmed 4 / cmed 3)
     let tape = tapeOverheadUs ()
     let torchTape = t.TryFind "tape_add16_us" |> Option.defaultValue nan
     printfn "tape, 16-element add forward + backward: hybrid %.2f us, torch %.2f us (torch/hybrid %.2f)" tape torchTape (torchTape / tape)
