@@ -1,3 +1,5 @@
+/// In the "ilgpu-cpu" collection: its gradient checks on ilgpu-cpu use the device IlgpuTests count allocations on.
+[<Xunit.Collection("ilgpu-cpu")>]
 module Hybrid.Tests.ConvolutionTests
 
 open System

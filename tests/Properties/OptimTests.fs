@@ -1,5 +1,7 @@
 /// Laws of the first-order optimizers, each run over one table of every optimizer (optax's alias_test shape),
 /// plus golden trajectories against torch.optim 1.13.
+/// In the "ilgpu-cpu" collection: its laws on every device use the device IlgpuTests count allocations on.
+[<Xunit.Collection("ilgpu-cpu")>]
 module Hybrid.Tests.OptimTests
 
 open System

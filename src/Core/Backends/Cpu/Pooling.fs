@@ -116,6 +116,23 @@ module Pooling =
         let padded = en - st
         struct (max st 0, min en n, padded)
 
+    /// Calls body xOff o hs he ws we count for every average-pooling window of every plane (planes split over the
+    /// cores): xOff the plane's start in the input, o the output's flat index, [hs, he) × [ws, we) the window's rows
+    /// and columns clipped to the plane, count torch's divisor (count_include_pad or the real inputs).
+    let inline private forAvgWindows (planes: int) (h: int) (w: int) (ho: int) (wo: int) (spec: Pool2dSpec)
+                                     ([<InlineIfLambda>] body: int -> int -> int -> int -> int -> int -> int -> unit) =
+        let kh, kw = spec.Kernel
+        let sh, sw = spec.Stride
+        let ph, pw = spec.Padding
+        Par.chunks planes (minPlanes (ho * wo * kh * kw)) (fun s e ->
+            for plane in s .. e - 1 do
+                for oh in 0 .. ho - 1 do
+                    let struct (hs, he, hp) = avgWindow oh kh sh ph h
+                    for ow in 0 .. wo - 1 do
+                        let struct (ws, we, wp) = avgWindow ow kw sw pw w
+                        let count = if spec.CountIncludePad then hp * wp else (he - hs) * (we - ws)
+                        body (plane * h * w) ((plane * ho + oh) * wo + ow) hs he ws we count)
+
     /// Mean over each window (no dilation), zero padding, divisor as torch's count_include_pad.
     let avgPool2d<'T when 'T :> IFloatingPointIeee754<'T>> (x: 'T[]) (xShape: int[]) (spec: Pool2dSpec) : 'T[] * int[] =
         let n, c, h, w = xShape.[0], xShape.[1], xShape.[2], xShape.[3]
@@ -125,41 +142,21 @@ module Pooling =
         let ho = poolOutSize h kh sh ph 1 spec.CeilMode
         let wo = poolOutSize w kw sw pw 1 spec.CeilMode
         let y = OutputArrays.rentZeroed<'T> (n * c * ho * wo)
-        Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
-            for plane in s .. e - 1 do
-                let xOff = plane * h * w
-                let yOff = plane * ho * wo
-                for oh in 0 .. ho - 1 do
-                    let struct (hs, he, hp) = avgWindow oh kh sh ph h
-                    for ow in 0 .. wo - 1 do
-                        let struct (ws, we, wp) = avgWindow ow kw sw pw w
-                        let mutable sum = 'T.Zero
-                        for ih in hs .. he - 1 do
-                            for iw in ws .. we - 1 do
-                                sum <- sum + x.[xOff + ih * w + iw]
-                        let count = if spec.CountIncludePad then hp * wp else (he - hs) * (we - ws)
-                        y.[yOff + oh * wo + ow] <- sum / 'T.CreateTruncating count)
+        forAvgWindows (n * c) h w ho wo spec (fun xOff o hs he ws we count ->
+            let mutable sum = 'T.Zero
+            for ih in hs .. he - 1 do
+                for iw in ws .. we - 1 do
+                    sum <- sum + x.[xOff + ih * w + iw]
+            y.[o] <- sum / 'T.CreateTruncating count)
         y, [| n; c; ho; wo |]
 
     /// ∂L/∂x of avgPool2d: each output's gradient, divided by its window's divisor, added over the window.
     let avgPool2dBackward<'T when 'T :> IFloatingPointIeee754<'T>> (g: 'T[]) (gShape: int[]) (inputShape: int[]) (spec: Pool2dSpec) : 'T[] =
         let n, c, h, w = inputShape.[0], inputShape.[1], inputShape.[2], inputShape.[3]
-        let ho, wo = gShape.[2], gShape.[3]
-        let kh, kw = spec.Kernel
-        let sh, sw = spec.Stride
-        let ph, pw = spec.Padding
         let gx = OutputArrays.rentZeroed<'T> (n * c * h * w)
-        Par.chunks (n * c) (minPlanes (ho * wo * kh * kw)) (fun s e ->
-            for plane in s .. e - 1 do
-                let xOff = plane * h * w
-                let gOff = plane * ho * wo
-                for oh in 0 .. ho - 1 do
-                    let struct (hs, he, hp) = avgWindow oh kh sh ph h
-                    for ow in 0 .. wo - 1 do
-                        let struct (ws, we, wp) = avgWindow ow kw sw pw w
-                        let count = if spec.CountIncludePad then hp * wp else (he - hs) * (we - ws)
-                        let share = g.[gOff + oh * wo + ow] / 'T.CreateTruncating count
-                        for ih in hs .. he - 1 do
-                            for iw in ws .. we - 1 do
-                                gx.[xOff + ih * w + iw] <- gx.[xOff + ih * w + iw] + share)
+        forAvgWindows (n * c) h w gShape.[2] gShape.[3] spec (fun xOff o hs he ws we count ->
+            let share = g.[o] / 'T.CreateTruncating count
+            for ih in hs .. he - 1 do
+                for iw in ws .. we - 1 do
+                    gx.[xOff + ih * w + iw] <- gx.[xOff + ih * w + iw] + share)
         gx
