@@ -1,5 +1,6 @@
 """torch's Adam (foreach=True) and SGD momentum on 10M float32 params, 2 threads; prints best and median ms of
-15 steps after 3 warm-ups as 'adam_best_ms X' lines. Called by bench/OptimBench; also runs alone: /usr/bin/python3 bench/optim_torch.py"""
+21 steps after 3 warm-ups as 'adam_best_ms X' lines, then
+the tape overhead of y = a + b; y.backward(ones) on 16 elements (best of 7 batches of 20,000, microseconds). Called by bench/OptimBench; also runs alone: /usr/bin/python3 bench/optim_torch.py"""
 import time
 import torch
 
@@ -35,3 +36,18 @@ with torch.no_grad():
     best, med = times_ms(torch.optim.SGD([p], lr=1e-3, momentum=0.9, foreach=True))
     print("sgd_best_ms", best)
     print("sgd_median_ms", med)
+
+a = torch.arange(16, dtype=torch.float32).requires_grad_()
+b = torch.arange(16, dtype=torch.float32).requires_grad_()
+ones = torch.ones(16)
+
+
+def tape_batch():
+    t0 = time.perf_counter()
+    for _ in range(20_000):
+        (a + b).backward(ones)
+    return (time.perf_counter() - t0) * 1e6 / 20_000
+
+
+tape_batch()
+print("tape_add16_us", min(tape_batch() for _ in range(7)))

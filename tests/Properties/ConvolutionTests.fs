@@ -1,3 +1,5 @@
+/// In the "ilgpu-cpu" collection: its gradient checks on ilgpu-cpu use the device IlgpuTests count allocations on.
+[<Xunit.Collection("ilgpu-cpu")>]
 module Hybrid.Tests.ConvolutionTests
 
 open System
@@ -119,16 +121,30 @@ let private genConv =
 /// Σ y·r for a fixed random r: a scalar whose gradient is the full vector-Jacobian product.
 let private weighted (seed: int) (y: Tensor) = Reduction.sum (y * tensorOf seed y.Shape)
 
-[<Property(MaxTest = 30)>]
-let ``conv2d gradients agree with finite differences for input, weight and bias`` () =
+/// f run on a device: its inputs copied there and its output copied back (both differentiable), so a gradient check
+/// of `onDevice d f` checks the device's forward and backward ops against finite differences on the CPU.
+let private onDevice (d: Device) (f: Tensor -> Tensor) = fun (x: Tensor) -> Devices.toDevice Cpu (f (Devices.toDevice d x))
+
+let private cpuDev = Devices.parse "cpu"
+let private ilgpuCpu = Devices.parse "ilgpu-cpu"
+
+/// conv2d's gradients for input, weight and bias against finite differences, the op run on device d.
+let private conv2dGradLaw (d: Device) =
     Prop.forAll (Arb.fromGen genConv) (fun g ->
         let x = tensorOf g.Seed g.XShape
         let w = tensorOf (g.Seed + 1) g.WShape
         let b = tensorOf (g.Seed + 2) [| g.G * g.Og |]
         let r = g.Seed + 3
-        gradCheck (fun x -> weighted r (g.Conv x w b)) x
-        && gradCheck (fun w -> weighted r (g.Conv x w b)) w
-        && gradCheck (fun b -> weighted r (g.Conv x w b)) b)
+        let on = Devices.toDevice d
+        gradCheck (fun x -> weighted r (onDevice d (fun x -> g.Conv x (on w) (on b)) x)) x
+        && gradCheck (fun w -> weighted r (onDevice d (fun w -> g.Conv (on x) w (on b)) w)) w
+        && gradCheck (fun b -> weighted r (onDevice d (fun b -> g.Conv (on x) (on w) b) b)) b)
+
+[<Property(MaxTest = 30)>]
+let ``conv2d gradients agree with finite differences for input, weight and bias`` () = conv2dGradLaw cpuDev
+
+[<Property(MaxTest = 6)>]
+let ``conv2d gradients agree with finite differences for input, weight and bias on ilgpu-cpu`` () = conv2dGradLaw ilgpuCpu
 
 [<Property(MaxTest = 30)>]
 let ``conv2d backward ops are the adjoints of conv2d`` () =
@@ -183,21 +199,33 @@ let private distinct (seed: int) (shape: int[]) =
         perm.[j] <- t
     Create.ofFloat64 (perm |> Array.map (fun k -> 0.1 * float k - 0.05 * float n)) shape
 
-[<Property(MaxTest = 40)>]
-let ``max_pool2d gradient agrees with finite differences on inputs without ties`` () =
+/// max_pool2d's gradient against finite differences on inputs without ties, the op run on device d.
+let private maxPoolGradLaw (d: Device) =
     Prop.forAll (Arb.fromGen (genPool true)) (fun g ->
         let pool = Convolution.maxPool2d (g.KH, g.KW) (g.SH, g.SW) (g.PH, g.PW) (g.DH, g.DW) g.Ceil
         let x = distinct g.Seed g.XShape
         let r = g.Seed + 1
-        gradCheck (fun x -> weighted r (pool x)) x)
+        gradCheck (fun x -> weighted r (onDevice d pool x)) x)
 
-[<Property(MaxTest = 40)>]
-let ``avg_pool2d gradient agrees with finite differences`` () =
+/// avg_pool2d's gradient against finite differences, the op run on device d.
+let private avgPoolGradLaw (d: Device) =
     Prop.forAll (Arb.fromGen (genPool false)) (fun g ->
         let pool = Convolution.avgPool2d (g.KH, g.KW) (g.SH, g.SW) (g.PH, g.PW) g.Ceil g.CountPad
         let x = tensorOf g.Seed g.XShape
         let r = g.Seed + 1
-        gradCheck (fun x -> weighted r (pool x)) x)
+        gradCheck (fun x -> weighted r (onDevice d pool x)) x)
+
+[<Property(MaxTest = 40)>]
+let ``max_pool2d gradient agrees with finite differences on inputs without ties`` () = maxPoolGradLaw cpuDev
+
+[<Property(MaxTest = 10)>]
+let ``max_pool2d gradient agrees with finite differences on inputs without ties on ilgpu-cpu`` () = maxPoolGradLaw ilgpuCpu
+
+[<Property(MaxTest = 40)>]
+let ``avg_pool2d gradient agrees with finite differences`` () = avgPoolGradLaw cpuDev
+
+[<Property(MaxTest = 10)>]
+let ``avg_pool2d gradient agrees with finite differences on ilgpu-cpu`` () = avgPoolGradLaw ilgpuCpu
 
 [<Property(MaxTest = 40)>]
 let ``max_pool2d output is the largest input of each window`` () =

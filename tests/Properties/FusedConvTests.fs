@@ -50,9 +50,9 @@ let private leaves (b: Block) =
 
 /// Runs f with the fused forward's Winograd path off (im2col's products, to compare bit for bit).
 let private withoutWinograd (f: unit -> unit) =
-    let was = Hybrid.Core.Backends.Cpu.Conv.useWinograd
-    Hybrid.Core.Backends.Cpu.Conv.useWinograd <- false
-    try f () finally Hybrid.Core.Backends.Cpu.Conv.useWinograd <- was
+    let was = Hybrid.Core.Backends.Cpu.ConvReluPool.useWinograd
+    Hybrid.Core.Backends.Cpu.ConvReluPool.useWinograd <- false
+    try f () finally Hybrid.Core.Backends.Cpu.ConvReluPool.useWinograd <- was
 
 /// Equal arrays, NaN equal to NaN.
 let private assertSame (expected: float[]) (actual: float[]) =
@@ -247,9 +247,9 @@ let ``the float32 Winograd path equals the composed ops, in value and gradient``
 let ``the Winograd path runs: its float32 rounding differs from im2col's, and turning it off gives im2col's values`` () =
     let b = { N = 9; G = 1; Cg = 16; Og = 6; K = 3; S = 1; P = 1; D = 1; H = 14; W = 14; Bias = true; Seed = 3 }
     let x, wt, bs = leaves32 b
-    let was = Hybrid.Core.Backends.Cpu.Conv.useWinograd
-    Hybrid.Core.Backends.Cpu.Conv.useWinograd <- true   // whatever HYBRID_NO_WINOGRAD says
-    let y, gs = try run b.Fused b x wt bs finally Hybrid.Core.Backends.Cpu.Conv.useWinograd <- was
+    let was = Hybrid.Core.Backends.Cpu.ConvReluPool.useWinograd
+    Hybrid.Core.Backends.Cpu.ConvReluPool.useWinograd <- true   // whatever HYBRID_NO_WINOGRAD says
+    let y, gs = try run b.Fused b x wt bs finally Hybrid.Core.Backends.Cpu.ConvReluPool.useWinograd <- was
     let mutable off = Unchecked.defaultof<Tensor * Tensor[]>
     withoutWinograd (fun () -> off <- run b.Fused b x wt bs)
     let yOff, gsOff = off

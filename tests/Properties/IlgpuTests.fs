@@ -1,6 +1,9 @@
 /// The ILGPU backend against the CPU backend: every op, a gradient through a small MLP and every
 /// first-order optimizer, run on "ilgpu-cpu" (ILGPU's CPU accelerator, the same kernels a GPU runs) with
 /// small shapes. CUDA tests skip visibly when no CUDA device is present.
+/// In the "ilgpu-cpu" collection: tests of other modules that use the device run one at a time with these, so the
+/// pool's allocation counts that the buffer tests read are this module's alone.
+[<Xunit.Collection("ilgpu-cpu")>]
 module Hybrid.Tests.IlgpuTests
 
 open System

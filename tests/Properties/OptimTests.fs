@@ -1,5 +1,7 @@
 /// Laws of the first-order optimizers, each run over one table of every optimizer (optax's alias_test shape),
 /// plus golden trajectories against torch.optim 1.13.
+/// In the "ilgpu-cpu" collection: its laws on every device use the device IlgpuTests count allocations on.
+[<Xunit.Collection("ilgpu-cpu")>]
 module Hybrid.Tests.OptimTests
 
 open System
@@ -41,38 +43,53 @@ let table =
 
 let private shapes = [| [| 37 |]; [| 2; 3 |]; [||] |]
 
-/// Random tensors of the test shapes (float32 or float64), values in [-2, 2].
-let private tensors (seed: int) (f32: bool) =
+/// The devices the laws marked "on every device" run on: the CPU and ILGPU's CPU accelerator (the kernels a GPU
+/// runs), with the same small shapes.
+let devices = [ Devices.parse "cpu"; Devices.parse "ilgpu-cpu" ]
+
+/// Random tensors of the test shapes (float32 or float64), values in [-2, 2], on a device.
+let private tensorsOn (dev: Device) (seed: int) (f32: bool) =
     let r = Random(seed)
     shapes |> Array.map (fun s ->
         let v = Array.init (Shape.numel s) (fun _ -> 4.0 * r.NextDouble() - 2.0)
-        if f32 then Create.ofFloat32 (Array.map float32 v) s else Create.ofFloat64 v s)
+        Devices.toDevice dev (if f32 then Create.ofFloat32 (Array.map float32 v) s else Create.ofFloat64 v s))
+
+/// Random tensors of the test shapes on the CPU.
+let private tensors (seed: int) (f32: bool) = tensorsOn Cpu seed f32
 
 let private bits (ts: Tensor[]) = ts |> Array.collect (fun t -> t.ToFloat64Array() |> Array.map BitConverter.DoubleToInt64Bits)
 let rec private stateBits (d: StateDict) =
     Array.concat [ [| d.Step |]; d.Values |> Array.collect (Array.collect (Array.map BitConverter.DoubleToInt64Bits))
                    d.Scalars |> Array.map BitConverter.DoubleToInt64Bits; d.Inner |> Array.collect stateBits ]
 let private sbits s = stateBits (OptimState.toDict s)
-let private neg (ts: Tensor[]) = ts |> Array.map (fun t -> if t.DType = Float32 then Create.ofFloat32 (t.ToFloat32Array() |> Array.map (fun x -> -x)) t.Shape else Create.ofFloat64 (t.ToFloat64Array() |> Array.map (fun x -> -x)) t.Shape)
+let private neg (ts: Tensor[]) =
+    ts |> Array.map (fun t ->
+        let n = if t.DType = Float32 then Create.ofFloat32 (t.ToFloat32Array() |> Array.map (fun x -> -x)) t.Shape else Create.ofFloat64 (t.ToFloat64Array() |> Array.map (fun x -> -x)) t.Shape
+        Devices.toDevice t.Device n)
 
-/// Runs `steps` pure updates with gradients drawn from seed + k.
+/// Runs `steps` pure updates with gradients drawn from seed + k, on the parameters' device.
 let private runPure (opt: Optimizer<OptimState>) (s: OptimState) (p: Tensor[]) (seed: int) (f32: bool) (steps: int) =
     let mutable s, p = s, p
     for k in 1 .. steps do
-        let s', p' = opt.Update s (tensors (seed + k) f32) p
+        let s', p' = opt.Update s (tensorsOn p.[0].Device (seed + k) f32) p
         s <- s'; p <- p'
     s, p
 
 let private forAll (law: Case -> unit) = for c in table do (try law c with e -> failwithf "%s: %s" c.Name e.Message)
 
+/// A law over the whole table on every device of `devices`.
+let private forAllOn (law: Device -> Case -> unit) =
+    for d in devices do
+        for c in table do (try law d c with e -> failwithf "%s on %O: %s" c.Name d e.Message)
+
 // ---------------------------------------------------------------- laws over the table
 
 [<Property(MaxTest = 10)>]
-let ``zero gradient from a fresh state and no weight decay leaves parameters unchanged`` (seed: int) (f32: bool) =
+let ``zero gradient from a fresh state and no weight decay leaves parameters unchanged, on every device`` (seed: int) (f32: bool) =
     // With zero buffers (fresh state) no optimizer has momentum to spend, so the parameters stay bit for bit.
-    forAll (fun c ->
+    forAllOn (fun d c ->
         let opt = c.Make false 0.0
-        let p = tensors seed f32
+        let p = tensorsOn d seed f32
         let zeros = p |> Array.map Create.zerosLike
         let mutable s, q = opt.Init p, p
         for _ in 1 .. 3 do
@@ -81,25 +98,25 @@ let ``zero gradient from a fresh state and no weight decay leaves parameters unc
         Assert.Equal<int64[]>(bits p, bits q))
 
 [<Property(MaxTest = 10)>]
-let ``maximize on g equals minimizing -g bit for bit`` (seed: int) (f32: bool) =
-    forAll (fun c ->
-        let p = tensors seed f32
+let ``maximize on g equals minimizing -g bit for bit, on every device`` (seed: int) (f32: bool) =
+    forAllOn (fun d c ->
+        let p = tensorsOn d seed f32
         let mx, mn = c.Make true 0.01, c.Make false 0.01
         let mutable s1, p1, s2, p2 = mx.Init p, p, mn.Init p, p
         for k in 1 .. 4 do
-            let g = tensors (seed + k) f32
+            let g = tensorsOn d (seed + k) f32
             let a, b = mx.Update s1 g p1
             let c', d = mn.Update s2 (neg g) p2
             s1 <- a; p1 <- b; s2 <- c'; p2 <- d
         Assert.Equal<int64[]>(bits p2, bits p1))
 
 [<Property(MaxTest = 10)>]
-let ``update is pure: parameters, gradients and state are unchanged bit for bit`` (seed: int) (f32: bool) =
-    forAll (fun c ->
+let ``update is pure: parameters, gradients and state are unchanged bit for bit, on every device`` (seed: int) (f32: bool) =
+    forAllOn (fun d c ->
         let opt = c.Make false 0.01
-        let p = tensors seed f32
+        let p = tensorsOn d seed f32
         let s, p = runPure opt (opt.Init p) p seed f32 2
-        let g = tensors (seed + 99) f32
+        let g = tensorsOn d (seed + 99) f32
         let pb, gb, sb = bits p, bits g, sbits s
         opt.Update s g p |> ignore
         Assert.Equal<int64[]>(pb, bits p)
@@ -119,14 +136,14 @@ let ``serialize, restore and continue is bit-identical to an uninterrupted run``
         Assert.Equal<int64[]>(sbits sA, sbits sB))
 
 [<Property(MaxTest = 10)>]
-let ``the fused in-place path equals the pure path bit for bit`` (seed: int) (f32: bool) =
-    forAll (fun c ->
+let ``the fused in-place path equals the pure path bit for bit, on every device`` (seed: int) (f32: bool) =
+    forAllOn (fun d c ->
         let opt = c.Make false 0.01
-        let p0 = tensors seed f32
+        let p0 = tensorsOn d seed f32
         let sP, pP = runPure opt (opt.Init p0) p0 seed f32 4
-        let pI = tensors seed f32
+        let pI = tensorsOn d seed f32
         let mutable sI = opt.Init pI
-        for k in 1 .. 4 do sI <- opt.UpdateInPlace sI (tensors (seed + k) f32) pI
+        for k in 1 .. 4 do sI <- opt.UpdateInPlace sI (tensorsOn d (seed + k) f32) pI
         Assert.Equal<int64[]>(bits pP, bits pI)
         Assert.Equal<int64[]>(sbits sP, sbits sI))
 

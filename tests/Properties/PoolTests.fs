@@ -7,7 +7,7 @@ open Hybrid.Core
 open Hybrid.Core.Backends
 open Hybrid.Core.Backends.Cpu
 
-// 1M floats = 4 MB: above Pool.MinBytes, so every op output below comes from the pool.
+// 1M floats = 4 MB: above OutputArrays.MinBytes, so every op output below comes from the pool.
 let n = 1 <<< 20
 
 let private ramp (seed: int) = Array.init n (fun i -> float32 ((i * 7 + seed) % 1000) / 100.0f)
@@ -26,10 +26,10 @@ let private churn (x: RawTensor) (rounds: int) =
 [<Fact>]
 let ``outputs of 4 MB and more are pooled arrays that come back and are reused`` () =
     let x = (Create.ofFloat32 (ramp 0) [| n |]).Raw
-    Assert.True(int64 n * 4L >= Pool.MinBytes)
-    let reused0, _, _, _ = Pool.stats ()
+    Assert.True(int64 n * 4L >= OutputArrays.MinBytes)
+    let reused0, _, _, _ = OutputArrays.stats ()
     churn x 4
-    let reused1, _, _, _ = Pool.stats ()
+    let reused1, _, _, _ = OutputArrays.stats ()
     Assert.True(reused1 - reused0 >= 24L, sprintf "expected reuse, got %d reused arrays" (reused1 - reused0))
 
 [<Property(MaxTest = 8)>]

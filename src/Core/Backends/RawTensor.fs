@@ -71,7 +71,7 @@ type RawTensor(shape: int[], dtype: DType, device: Device) =
     abstract Scan: op: ScanOp * dim: int * reverse: bool -> RawTensor
     abstract LogSoftmax: dim: int -> RawTensor
 
-    // ---- linear algebra and convolution (Matmul.fs, Conv.fs on the CPU)
+    // ---- linear algebra and convolution (Matmul.fs, Conv2d.fs, Pooling.fs, ConvReluPool.fs on the CPU)
     /// Matrix product with batch dims broadcast: [..., m, k] x [..., k, n] -> [..., m, n].
     abstract Matmul: RawTensor -> RawTensor
     /// op(this) · op(other) with batch dims broadcast, where op transposes the last two dims when its flag

@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -19,12 +20,14 @@ type AdadeltaRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T
         AdadeltaRule<'T>(V.ofFloat h.Lr, V.ofFloat h.Rho, V.ofFloat (1.0 - h.Rho), V.ofFloat h.Eps, V.ofFloat h.WeightDecay,
                          V.ofFloat (if h.Maximize then -1.0 else 1.0))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.A <- Num rho * x.A + Num rho1 * g * g
             let delta = sqrt (x.B + Num eps) / sqrt (x.A + Num eps) * g
             x.B <- Num rho * x.B + Num rho1 * delta * delta
             x.P <- x.P - Num lr * delta
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.A <- V.all rho * x.A + V.all rho1 * g * g

@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -19,11 +20,13 @@ type AdagradRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(clr: 'T
         AdagradRule<'T>(V.ofFloat (h.Lr / (1.0 + float (t - 1L) * h.LrDecay)), V.ofFloat h.WeightDecay, V.ofFloat h.Eps,
                         V.ofFloat (if h.Maximize then -1.0 else 1.0))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.A <- x.A + g * g
             // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
             x.P <- x.P - Num clr * g / (sqrt x.A + Num eps)
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.A <- x.A + g * g

@@ -29,7 +29,6 @@ type AdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T,
                      V.ofFloat (sqrt (1.0 - b2 ** float t)), V.ofFloat eps, V.ofFloat wd, V.ofFloat (1.0 - lr * wdDecoupled),
                      V.ofFloat (if maximize then -1.0 else 1.0), Flag amsgrad)
     interface IRule<'T> with
-        // inlined into the fused pass's loop (measured: as a call per vector, Adam took a third of the MLP step's gemm time)
         [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P

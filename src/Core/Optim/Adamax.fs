@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -19,12 +20,14 @@ type AdamaxRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: '
         AdamaxRule<'T>(V.ofFloat h.Beta1, V.ofFloat (1.0 - h.Beta1), V.ofFloat h.Beta2, V.ofFloat (h.Lr / (1.0 - h.Beta1 ** float t)),
                        V.ofFloat h.Eps, V.ofFloat h.WeightDecay, V.ofFloat (if h.Maximize then -1.0 else 1.0))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.A <- Num beta1 * x.A + Num beta1c * g
             x.B <- Num.Max(Num beta2 * x.B, abs g + Num eps)
             // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
             x.P <- x.P - Num clr * x.A / x.B
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.A <- V.all beta1 * x.A + V.all beta1c * g

@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -19,10 +20,12 @@ type AsgdRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(eta: 'T, d
         AsgdRule<'T>(V.ofFloat eta, V.ofFloat (1.0 - h.Lambd * eta), V.ofFloat mu, V.ofFloat h.WeightDecay,
                      V.ofFloat (if h.Maximize then -1.0 else 1.0), Flag (1.0 = mu))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.P <- x.P * Num decay - Num eta * g
             x.A <- if muIsOne.On then x.P else x.A + (x.P - x.A) * Num mu
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.P <- x.P * V.all decay - V.all eta * g

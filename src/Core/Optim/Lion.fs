@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -19,11 +20,13 @@ type LionRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T, be
         LionRule<'T>(V.ofFloat h.Lr, V.ofFloat h.Beta1, V.ofFloat (1.0 - h.Beta1), V.ofFloat h.Beta2, V.ofFloat (1.0 - h.Beta2),
                      V.ofFloat (1.0 - h.Lr * h.WeightDecay), V.ofFloat (if h.Maximize then -1.0 else 1.0))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g
             let c = Num beta1 * x.A + Num beta1c * g
             x.P <- x.P * Num decay - Num lr * Num.Sign c
             x.A <- Num beta2 * x.A + Num beta2c * g
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g
             let c = V.all beta1 * x.A + V.all beta1c * g

@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -14,9 +15,11 @@ type LookaheadHyper =
 [<Struct>]
 type LookaheadRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(alpha: 'T) =
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(_: Num<'T>, x: byref<Lane<Num<'T>>>) =
             x.A <- x.A + Num alpha * (x.P - x.A)
             x.P <- x.A
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(_: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             x.A <- x.A + V.all alpha * (x.P - x.A)
             x.P <- x.A

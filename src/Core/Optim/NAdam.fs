@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -26,6 +27,7 @@ type NAdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T
                       V.ofFloat (if h.Maximize then -1.0 else 1.0),
                       V.ofFloat (h.Lr * (1.0 - mu) / (1.0 - muProduct)), V.ofFloat (h.Lr * muNext / (1.0 - muProduct * muNext)))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             let p = x.P * Num decay
@@ -34,6 +36,7 @@ type NAdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T
             let d = sqrt (x.B / Num bc2) + Num eps
             // (c·a)/b, in the order of torch's param.addcdiv_(a, b, value=−c), so float64 agrees to rounding
             x.P <- p - Num cg * g / d - Num cm * x.A / d
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             let p = x.P * V.all decay

@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -26,12 +27,14 @@ type RAdamRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(beta1: 'T
                       V.ofFloat (1.0 - h.Beta1 ** t'), V.ofFloat (sqrt bc2), V.ofFloat h.Lr, V.ofFloat h.Eps, V.ofFloat h.WeightDecay,
                       V.ofFloat (if h.Maximize then -1.0 else 1.0), V.ofFloat rect, Flag (rhoT > 5.0))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.A <- Num beta1 * x.A + Num beta1c * g
             x.B <- Num beta2 * x.B + Num beta2c * g * g
             let step = x.A / Num bc1 * Num lr
             x.P <- if rectified.On then x.P - step * (Num bc2Sqrt / (sqrt x.B + Num eps)) * Num rect else x.P - step
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.A <- V.all beta1 * x.A + V.all beta1c * g

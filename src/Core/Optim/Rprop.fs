@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -19,6 +20,7 @@ type RpropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(etaMinus:
         RpropRule<'T>(V.ofFloat h.EtaMinus, V.ofFloat h.EtaPlus, V.ofFloat h.StepSizeMin, V.ofFloat h.StepSizeMax,
                       V.ofFloat (if h.Maximize then -1.0 else 1.0))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g
             let z = Num 'T.Zero
@@ -28,6 +30,7 @@ type RpropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(etaMinus:
             let g = if Num.Lt(prod, z) then z else g
             x.P <- x.P - Num.Sign g * x.B
             x.A <- g
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g
             let z = Vector256<'T>.Zero

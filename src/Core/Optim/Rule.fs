@@ -69,6 +69,8 @@ type Lane<'V> = { mutable P: 'V; mutable A: 'V; mutable B: 'V; mutable C: 'V }
 /// (what an ILGPU kernel specializes on) and a `Vector256` `Invoke` (the SIMD CPU loop), side by side.
 /// Both must compute the same IEEE operations in the same order (no FMA), so results do not depend on
 /// which lanes take the vector path.
+/// Implementations mark both `AggressiveInlining`: the driver's loop then keeps the lanes in registers instead of
+/// calling the rule once per vector with the lanes spilled to memory (a call costs more than a memory-bound rule).
 type IRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>> =
     /// One element: g is the gradient, x the parameter and state slots, updated in place.
     abstract Invoke: g: Num<'T> * x: byref<Lane<Num<'T>>> -> unit

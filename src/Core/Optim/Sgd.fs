@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -20,6 +21,7 @@ type SgdRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T, mom
         SgdRule<'T>(V.ofFloat h.Lr, V.ofFloat h.Momentum, V.ofFloat (1.0 - h.Dampening), V.ofFloat h.WeightDecay,
                     V.ofFloat (if h.Maximize then -1.0 else 1.0), Flag first, Flag h.Nesterov, Flag (h.Momentum <> 0.0))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             let d =
@@ -28,6 +30,7 @@ type SgdRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T, mom
                     if nesterov.On then g + Num momentum * x.A else x.A
                 else g
             x.P <- x.P - Num lr * d
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             let d =

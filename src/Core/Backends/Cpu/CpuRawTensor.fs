@@ -44,15 +44,15 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
 
     /// y = op(x) over both cores into a fresh array (every element is written, so it is not zeroed first).
     static member private UnaryArray (op: UnaryOp) (a: 'T[]) : 'T[] =
-        let y = Pool.rent<'T> a.Length
-        let split = if Kernels.isCheapUnary op then Par.elementwiseCheap else Par.elementwise
-        split a.Length (fun s e -> Kernels.unary op (ReadOnlySpan(a, s, e - s)) (Span(y, s, e - s)))
+        let y = OutputArrays.rent<'T> a.Length
+        let split = if Elementwise.isCheapUnary op then Par.elementwiseCheap else Par.elementwise
+        split a.Length (fun s e -> Elementwise.unary op (ReadOnlySpan(a, s, e - s)) (Span(y, s, e - s)))
         y
 
     /// g·[x > 0] over both cores into a fresh array (every element is written).
     static member private ReluBackwardArray (g: 'T[]) (x: 'T[]) : 'T[] =
-        let y = Pool.rent<'T> g.Length
-        Par.elementwiseCheap g.Length (fun s e -> Kernels.reluBackward (ReadOnlySpan(g, s, e - s)) (ReadOnlySpan(x, s, e - s)) (Span(y, s, e - s)))
+        let y = OutputArrays.rent<'T> g.Length
+        Par.elementwiseCheap g.Length (fun s e -> Elementwise.reluBackward (ReadOnlySpan(g, s, e - s)) (ReadOnlySpan(x, s, e - s)) (Span(y, s, e - s)))
         y
 
     /// A binary op's name for messages, formatted once per op.
@@ -60,7 +60,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
 
     /// Wraps an array: the kernel output this thread just rented from the pool gets its lease here.
     new(storage: CpuStorage, shape: int[]) =
-        CpuRawTensor(storage, shape, Pool.adopt (match storage with F32 a -> a :> Array | F64 a -> a :> Array | I64 a -> a :> Array))
+        CpuRawTensor(storage, shape, OutputArrays.adopt (match storage with F32 a -> a :> Array | F64 a -> a :> Array | I64 a -> a :> Array))
 
     /// The managed array behind this tensor.
     member _.Storage = storage
@@ -103,7 +103,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         t.MapAny (fun a -> Layout.permute a shape dims) (fun a -> Layout.permute a shape dims) (fun a -> Layout.permute a shape dims) s
     override t.Expand s =
         if s = shape then t :> RawTensor
-        else t.MapAny (fun a -> Kernels.expand a shape s) (fun a -> Kernels.expand a shape s) (fun a -> Kernels.expand a shape s) s
+        else t.MapAny (fun a -> Elementwise.expand a shape s) (fun a -> Elementwise.expand a shape s) (fun a -> Elementwise.expand a shape s) s
     override t.Slice(starts, stops, steps) =
         let s = Layout.sliceShape starts stops steps
         t.MapAny (fun a -> Layout.slice a shape starts stops steps) (fun a -> Layout.slice a shape starts stops steps) (fun a -> Layout.slice a shape starts stops steps) s
@@ -151,11 +151,11 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         let name = CpuRawTensor.BinaryName op
         let outShape = Shape.broadcast name shape other.Shape
         match storage, storageOf name other with
-        | F32 a, F32 b -> of32 (Kernels.binary op a shape b other.Shape outShape) outShape
-        | F64 a, F64 b -> of64 (Kernels.binary op a shape b other.Shape outShape) outShape
+        | F32 a, F32 b -> of32 (Elementwise.binary op a shape b other.Shape outShape) outShape
+        | F64 a, F64 b -> of64 (Elementwise.binary op a shape b other.Shape outShape) outShape
         | I64 a, I64 b when (match op with Eq | Ne | Lt | Le | Gt | Ge -> true | _ -> false) ->
-            let a' = Kernels.expand a shape outShape
-            let b' = Kernels.expand b other.Shape outShape
+            let a' = Elementwise.expand a shape outShape
+            let b' = Elementwise.expand b other.Shape outShape
             let f = match op with Eq -> (=) | Ne -> (<>) | Lt -> (<) | Le -> (<=) | Gt -> (>) | _ -> (>=)
             ofI64 (Array.map2 (fun u v -> if f u v then 1L else 0L) a' b') outShape
         | _ -> invalidArg "other" (sprintf "%A: dtypes %O and %O differ (expected the same float dtype)" op t.DType other.DType)
@@ -164,8 +164,8 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         let outShape = Shape.broadcast "where" (Shape.broadcast "where" shape a.Shape) b.Shape
         let cond = t.Cast(a.DType)
         match storageOf "where" cond, storageOf "where" a, storageOf "where" b with
-        | F32 c, F32 x, F32 y -> of32 (Kernels.where c shape x a.Shape y b.Shape outShape) outShape
-        | F64 c, F64 x, F64 y -> of64 (Kernels.where c shape x a.Shape y b.Shape outShape) outShape
+        | F32 c, F32 x, F32 y -> of32 (Elementwise.where c shape x a.Shape y b.Shape outShape) outShape
+        | F64 c, F64 x, F64 y -> of64 (Elementwise.where c shape x a.Shape y b.Shape outShape) outShape
         | _ -> invalidArg "b" (sprintf "where: dtypes %O and %O differ (expected the same float dtype)" a.DType b.DType)
 
     override t.SumDims(dims, keepDim) =
@@ -176,8 +176,8 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         let o, k, i = Reduce.around shape dim
         let s = Shape.reduced shape [| dim |] keepDim
         match storage with
-        | F32 a -> let v, ix = Kernels.extremeDim isMax a o k i in of32 v s, ofI64 ix s
-        | F64 a -> let v, ix = Kernels.extremeDim isMax a o k i in of64 v s, ofI64 ix s
+        | F32 a -> let v, ix = Elementwise.extremeDim isMax a o k i in of32 v s, ofI64 ix s
+        | F64 a -> let v, ix = Elementwise.extremeDim isMax a o k i in of64 v s, ofI64 ix s
         | I64 _ -> floatsOnly (if isMax then "max" else "min") Int64
     override t.Scan(op, dim, reverse) =
         let o, k, i = Reduce.around shape dim
@@ -207,14 +207,14 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
     override t.Conv2d(weight, spec) =
         use _ = new Hold(t, weight, null)
         match storage, storageOf "conv2d" weight with
-        | F32 a, F32 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of32 y s
-        | F64 a, F64 w -> let y, s = Conv.conv2d a shape w weight.Shape spec in of64 y s
+        | F32 a, F32 w -> let y, s = Conv2d.conv2d a shape w weight.Shape spec in of32 y s
+        | F64 a, F64 w -> let y, s = Conv2d.conv2d a shape w weight.Shape spec in of64 y s
         | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O and %O differ (expected the same float dtype)" t.DType weight.DType)
     override t.Conv2dBias(weight, bias, spec) =
         use _ = new Hold(t, weight, bias)
         match storage, storageOf "conv2d" weight, storageOf "conv2d" bias with
-        | F32 a, F32 w, F32 b -> let y, s = Conv.conv2dBias a shape w weight.Shape b spec in of32 y s
-        | F64 a, F64 w, F64 b -> let y, s = Conv.conv2dBias a shape w weight.Shape b spec in of64 y s
+        | F32 a, F32 w, F32 b -> let y, s = Conv2d.conv2dBias a shape w weight.Shape b spec in of32 y s
+        | F64 a, F64 w, F64 b -> let y, s = Conv2d.conv2dBias a shape w weight.Shape b spec in of64 y s
         | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O, %O and %O differ (expected the same float dtype)" t.DType weight.DType bias.DType)
     override t.ReluBackward x =
         use _ = new Hold(t, x, null)
@@ -225,38 +225,38 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
     override t.Conv2dBackwardInput(weight, inputShape, spec) =
         use _ = new Hold(t, weight, null)
         match storage, storageOf "conv2d" weight with
-        | F32 g, F32 w -> of32 (Conv.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
-        | F64 g, F64 w -> of64 (Conv.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
+        | F32 g, F32 w -> of32 (Conv2d.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
+        | F64 g, F64 w -> of64 (Conv2d.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
         | _ -> invalidArg "weight" "conv2d backward: dtypes differ"
     override t.Conv2dBackwardWeight(input, weightShape, spec) =
         use _ = new Hold(t, input, null)
         match storage, storageOf "conv2d" input with
-        | F32 g, F32 x -> of32 (Conv.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
-        | F64 g, F64 x -> of64 (Conv.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
+        | F32 g, F32 x -> of32 (Conv2d.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
+        | F64 g, F64 x -> of64 (Conv2d.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
         | _ -> invalidArg "input" "conv2d backward: dtypes differ"
     override t.MaxPool2d spec =
         use _ = new Hold(t, null, null)
         match storage with
-        | F32 a -> let y, ix, s = Conv.maxPool2d a shape spec in of32 y s, ofI64 ix s
-        | F64 a -> let y, ix, s = Conv.maxPool2d a shape spec in of64 y s, ofI64 ix s
+        | F32 a -> let y, ix, s = Pooling.maxPool2d a shape spec in of32 y s, ofI64 ix s
+        | F64 a -> let y, ix, s = Pooling.maxPool2d a shape spec in of64 y s, ofI64 ix s
         | I64 _ -> floatsOnly "max_pool2d" Int64
     override t.MaxPool2dBackward(idx, inputShape) =
         use _ = new Hold(t, idx, null)
         let ix = indices "max_pool2d" idx
-        t.MapFloat "max_pool2d" (fun g -> Conv.maxPool2dBackward g shape ix inputShape) (fun g -> Conv.maxPool2dBackward g shape ix inputShape) inputShape
+        t.MapFloat "max_pool2d" (fun g -> Pooling.maxPool2dBackward g shape ix inputShape) (fun g -> Pooling.maxPool2dBackward g shape ix inputShape) inputShape
     override x.Conv2dReluMaxPool(weight, bias, spec, convShape) =
-        if not (Conv.fusesReluMaxPool spec) then base.Conv2dReluMaxPool(weight, bias, spec, convShape)
+        if not (ConvReluPool.fusesReluMaxPool spec) then base.Conv2dReluMaxPool(weight, bias, spec, convShape)
         else
             use _ = new Hold(x, weight, bias)
             let b32 () = if isNull (box bias) then null else match storageOf "conv2d_relu_max_pool2d" bias with F32 b -> b | _ -> null
             let b64 () = if isNull (box bias) then null else match storageOf "conv2d_relu_max_pool2d" bias with F64 b -> b | _ -> null
             let sameBias = isNull (box bias) || bias.DType = x.DType
             match storage, storageOf "conv2d_relu_max_pool2d" weight with
-            | F32 a, F32 w when sameBias -> let y, ix, s = Conv.conv2dReluMaxPool a shape w weight.Shape (b32 ()) spec in of32 y s, ofI64 ix s
-            | F64 a, F64 w when sameBias -> let y, ix, s = Conv.conv2dReluMaxPool a shape w weight.Shape (b64 ()) spec in of64 y s, ofI64 ix s
+            | F32 a, F32 w when sameBias -> let y, ix, s = ConvReluPool.conv2dReluMaxPool a shape w weight.Shape (b32 ()) spec in of32 y s, ofI64 ix s
+            | F64 a, F64 w when sameBias -> let y, ix, s = ConvReluPool.conv2dReluMaxPool a shape w weight.Shape (b64 ()) spec in of64 y s, ofI64 ix s
             | _ -> invalidArg "weight" (sprintf "conv2d_relu_max_pool2d: dtypes %O and %O differ (expected the same float dtype)" x.DType weight.DType)
     override g.Conv2dReluMaxPoolBackward(y, idx, input, weight, spec, convShape, hasBias, needInput, needWeight) =
-        if not (Conv.fusesReluMaxPool spec) then
+        if not (ConvReluPool.fusesReluMaxPool spec) then
             base.Conv2dReluMaxPoolBackward(y, idx, input, weight, spec, convShape, hasBias, needInput, needWeight)
         else
             use _ = new Hold(g, y, idx)
@@ -266,20 +266,20 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
             let wrap (f: 'T[] -> RawTensor) (a: 'T[]) = if isNull a then Unchecked.defaultof<RawTensor> else f a
             match storage, storageOf op y, storageOf op input, storageOf op weight with
             | F32 gy, F32 ys, F32 xs, F32 w ->
-                let gx, gw, gb = Conv.conv2dReluMaxPoolBackward gy ys ix xs input.Shape w weight.Shape hasBias needInput needWeight spec
+                let gx, gw, gb = ConvReluPool.conv2dReluMaxPoolBackward gy ys ix xs input.Shape w weight.Shape hasBias needInput needWeight spec
                 wrap (fun a -> of32 a input.Shape) gx, wrap (fun a -> of32 a weight.Shape) gw, wrap (fun a -> of32 a [| weight.Shape.[0] |]) gb
             | F64 gy, F64 ys, F64 xs, F64 w ->
-                let gx, gw, gb = Conv.conv2dReluMaxPoolBackward gy ys ix xs input.Shape w weight.Shape hasBias needInput needWeight spec
+                let gx, gw, gb = ConvReluPool.conv2dReluMaxPoolBackward gy ys ix xs input.Shape w weight.Shape hasBias needInput needWeight spec
                 wrap (fun a -> of64 a input.Shape) gx, wrap (fun a -> of64 a weight.Shape) gw, wrap (fun a -> of64 a [| weight.Shape.[0] |]) gb
             | _ -> invalidArg "input" (sprintf "%s: dtypes %O, %O, %O and %O differ (expected one float dtype)" op g.DType y.DType input.DType weight.DType)
     override t.AvgPool2d spec =
         use _ = new Hold(t, null, null)
         match storage with
-        | F32 a -> let y, s = Conv.avgPool2d a shape spec in of32 y s
-        | F64 a -> let y, s = Conv.avgPool2d a shape spec in of64 y s
+        | F32 a -> let y, s = Pooling.avgPool2d a shape spec in of32 y s
+        | F64 a -> let y, s = Pooling.avgPool2d a shape spec in of64 y s
         | I64 _ -> floatsOnly "avg_pool2d" Int64
     override t.AvgPool2dBackward(inputShape, spec) =
-        t.MapFloat "avg_pool2d" (fun g -> Conv.avgPool2dBackward g shape inputShape spec) (fun g -> Conv.avgPool2dBackward g shape inputShape spec) inputShape
+        t.MapFloat "avg_pool2d" (fun g -> Pooling.avgPool2dBackward g shape inputShape spec) (fun g -> Pooling.avgPool2dBackward g shape inputShape spec) inputShape
 
 /// Creates CPU tensors.
 and CpuBackend() =

@@ -30,7 +30,7 @@ type BinaryOp =
     | Hypot
 
 /// Generic SIMD kernels over spans for float32 and float64 (System.Numerics.Tensors does the vector work).
-module Kernels =
+module Elementwise =
 
     /// v's lanes reordered by idx: one vpermps where AVX2 is there (Vector256.Shuffle is fast only for indices the JIT
     /// sees as constants, which a vector held in a local is not).
@@ -263,7 +263,7 @@ module Kernels =
         (op: BinaryOp) (a: 'T[]) (aShape: int[]) (b: 'T[]) (bShape: int[]) (outShape: int[]) : 'T[] =
         let n = Hybrid.Core.Shape.numel outShape
         // every element is written below, so the output is not zeroed first
-        let y = Pool.rent<'T> n
+        let y = OutputArrays.rent<'T> n
         if n > 0 then
             let split = if isCheapBinary op then Par.elementwiseCheap else Par.elementwise
             if a.Length = n && b.Length = n then
@@ -314,7 +314,7 @@ module Kernels =
     /// Materialise `x` (of `shape`) broadcast to `outShape`.
     let expand<'T> (x: 'T[]) (shape: int[]) (outShape: int[]) : 'T[] =
         let n = Hybrid.Core.Shape.numel outShape
-        let y = Pool.rentZeroed<'T> n
+        let y = OutputArrays.rentZeroed<'T> n
         if n > 0 then
             let rank = outShape.Length
             let sx = broadcastStrides shape outShape
@@ -337,7 +337,7 @@ module Kernels =
     /// Sum over one dim of a tensor viewed as [outer, dim, inner].
     let sumDim<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (outer: int) (dim: int) (inner: int) : 'T[] =
-        let y = Pool.rentZeroed<'T> (outer * inner)
+        let y = OutputArrays.rentZeroed<'T> (outer * inner)
         if inner = 1 then
             Par.chunks outer (max 1 (Par.grain / max 1 dim)) (fun s e ->
                 for o in s .. e - 1 do y.[o] <- TensorPrimitives.Sum(ReadOnlySpan(x, o * dim, dim)))
@@ -351,8 +351,8 @@ module Kernels =
 
     /// Max (or min) over one dim of [outer, dim, inner]: values and the index of the first extreme.
     let extremeDim<'T when 'T :> IFloatingPointIeee754<'T>> (isMax: bool) (x: 'T[]) (outer: int) (dim: int) (inner: int) : 'T[] * int64[] =
-        let y = Pool.rentZeroed<'T> (outer * inner)
-        let ix = Pool.rentZeroed<int64> (outer * inner)
+        let y = OutputArrays.rentZeroed<'T> (outer * inner)
+        let ix = OutputArrays.rentZeroed<int64> (outer * inner)
         for o in 0 .. outer - 1 do
             for i in 0 .. inner - 1 do
                 let mutable best = x.[o * dim * inner + i]

@@ -17,7 +17,7 @@ module Index =
     let indexSelect<'T> (x: 'T[]) (shape: int[]) (dim: int) (index: int64[]) : 'T[] =
         let outer, size, inner = around shape dim
         let m = index.Length
-        let y = Pool.rentZeroed<'T> (outer * m * inner)
+        let y = OutputArrays.rentZeroed<'T> (outer * m * inner)
         for o in 0 .. outer - 1 do
             for i in 0 .. m - 1 do
                 Array.blit x ((o * size + int index.[i]) * inner) y ((o * m + i) * inner) inner
@@ -27,11 +27,11 @@ module Index =
     let indexAdd<'T when 'T :> INumberBase<'T>> (g: 'T[]) (fullShape: int[]) (dim: int) (index: int64[]) : 'T[] =
         let outer, size, inner = around fullShape dim
         let m = index.Length
-        let y = Pool.rentZeroed<'T> (outer * size * inner)
+        let y = OutputArrays.rentZeroed<'T> (outer * size * inner)
         for o in 0 .. outer - 1 do
             for i in 0 .. m - 1 do
                 let dst = Span<'T>(y, (o * size + int index.[i]) * inner, inner)
-                TensorPrimitives.Add(ReadOnlySpan<'T>(g, (o * m + i) * inner, inner), Kernels.ro dst, dst)
+                TensorPrimitives.Add(ReadOnlySpan<'T>(g, (o * m + i) * inner, inner), Elementwise.ro dst, dst)
         y
 
     /// Visit every position of `indexShape` in row-major order: f (flat position) (coordinates, reused).
@@ -57,7 +57,7 @@ module Index =
 
     /// torch.gather: out[c] = x[c with c[dim] := index[c]]; out has the index's shape.
     let gather<'T> (x: 'T[]) (shape: int[]) (dim: int) (index: int64[]) (indexShape: int[]) : 'T[] =
-        let y = Pool.rentZeroed<'T> index.Length
+        let y = OutputArrays.rentZeroed<'T> index.Length
         let sx = Shape.strides shape
         iterIndex indexShape (fun p c -> y.[p] <- x.[offsetWith sx c dim (int index.[p])])
         y

@@ -10,7 +10,7 @@ module Layout =
     let permute<'T> (x: 'T[]) (shape: int[]) (dims: int[]) : 'T[] =
         let rank = shape.Length
         let n = x.Length
-        let y = Pool.rentZeroed<'T> n
+        let y = OutputArrays.rentZeroed<'T> n
         if n > 0 then
             let outShape = dims |> Array.map (fun d -> shape.[d])
             let inStrides = Shape.strides shape
@@ -58,13 +58,13 @@ module Layout =
 
     /// Elements starts..stops-1 by steps along each dim.
     let slice<'T> (x: 'T[]) (shape: int[]) (starts: int[]) (stops: int[]) (steps: int[]) : 'T[] =
-        let y = Pool.rentZeroed<'T> (Shape.numel (sliceShape starts stops steps))
+        let y = OutputArrays.rentZeroed<'T> (Shape.numel (sliceShape starts stops steps))
         iterSlice shape starts stops steps (fun o k -> y.[k] <- x.[o])
         y
 
     /// Zeros of fullShape with g written at the slice.
     let sliceScatter<'T> (g: 'T[]) (fullShape: int[]) (starts: int[]) (stops: int[]) (steps: int[]) : 'T[] =
-        let y = Pool.rentZeroed<'T> (Shape.numel fullShape)
+        let y = OutputArrays.rentZeroed<'T> (Shape.numel fullShape)
         iterSlice fullShape starts stops steps (fun o k -> y.[o] <- g.[k])
         y
 
@@ -75,7 +75,7 @@ module Layout =
         outShape.[dim] <- parts |> Array.sumBy (fun (_, s) -> s.[dim])
         let outer = Shape.numel shape0.[.. dim - 1]
         let inner = Shape.numel shape0.[dim + 1 ..]
-        let y = Pool.rentZeroed<'T> (Shape.numel outShape)
+        let y = OutputArrays.rentZeroed<'T> (Shape.numel outShape)
         let rowOut = outShape.[dim] * inner
         let mutable offset = 0
         for (x, s) in parts do

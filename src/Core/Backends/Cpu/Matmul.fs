@@ -114,7 +114,7 @@ module Matmul =
             c50.CopyTo(t.Slice(5 * nrFull)); c51.CopyTo(t.Slice(5 * nrFull + w))
             for r in 0 .. mr - 1 do
                 let row = Span<'T>(c, cOff + r * ldc, nr)
-                TensorPrimitives.Add(Kernels.ro row, ReadOnlySpan<'T>(tmp, r * nrFull, nr), row)
+                TensorPrimitives.Add(Elementwise.ro row, ReadOnlySpan<'T>(tmp, r * nrFull, nr), row)
 
     /// Pack A[i0 .. i0+mc, p0 .. p0+kc) (row stride k) into MR-high panels, zero-padded: ap[panel*MR*kc + p*MR + r].
     let private packA<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
@@ -419,7 +419,7 @@ module Matmul =
     let linearT<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (w: 'T[]) (bias: 'T[]) (m: int) (n: int) (k: int) : 'T[] =
         // every element is written by the bias rows before the product adds to it
-        let y = Pool.rent<'T>(m * n)
+        let y = OutputArrays.rent<'T>(m * n)
         for i in 0 .. m - 1 do bias.AsSpan().CopyTo(Span(y, i * n, n))
         gemmTWith true false true x 0 w 0 y 0 m n k
         y
@@ -435,9 +435,9 @@ module Matmul =
         let batch = Shape.broadcast "matmul" batchA batchB
         let outShape = Array.append batch [| m; n |]
         let nb = Shape.numel batch
-        let c = Pool.rentZeroed<'T> (nb * m * n)
-        let sa = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchA batch
-        let sb = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchB batch
+        let c = OutputArrays.rentZeroed<'T> (nb * m * n)
+        let sa = if batch.Length = 0 then [||] else Elementwise.broadcastStrides batchA batch
+        let sb = if batch.Length = 0 then [||] else Elementwise.broadcastStrides batchB batch
         let bst = Shape.strides batch
         for bi in 0 .. nb - 1 do
             let mutable ia = 0
@@ -463,9 +463,9 @@ module Matmul =
         let batch = Shape.broadcast "matmul" batchA batchB
         let outShape = Array.append batch [| m; n |]
         let nb = Shape.numel batch
-        let c = Pool.rentZeroed<'T> (nb * m * n)
-        let sa = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchA batch
-        let sb = if batch.Length = 0 then [||] else Kernels.broadcastStrides batchB batch
+        let c = OutputArrays.rentZeroed<'T> (nb * m * n)
+        let sa = if batch.Length = 0 then [||] else Elementwise.broadcastStrides batchA batch
+        let sb = if batch.Length = 0 then [||] else Elementwise.broadcastStrides batchB batch
         let bst = Shape.strides batch
         let one bi =
             let mutable ia = 0

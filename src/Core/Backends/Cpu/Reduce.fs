@@ -26,7 +26,7 @@ module Reduce =
     /// of C summed by SIMD, parallel over b.
     let private sumOuterInner<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (a: int) (b: int) (c: int) : 'T[] =
-        let y = Pool.rentZeroed<'T> b
+        let y = OutputArrays.rentZeroed<'T> b
         Par.chunks b (max 1 (Par.grain / max 1 (a * c))) (fun s e ->
             for j in s .. e - 1 do
                 let mutable acc = 'T.Zero
@@ -48,7 +48,7 @@ module Reduce =
                 let mutable curShape = Array.copy shape
                 for d in dims |> Array.sortDescending do
                     let o, k, i = around curShape d
-                    cur <- Kernels.sumDim cur o k i
+                    cur <- Elementwise.sumDim cur o k i
                     curShape <- Array.append curShape.[.. d - 1] curShape.[d + 1 ..]
                 cur
 
@@ -67,7 +67,7 @@ module Reduce =
     let softmax<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (shape: int[]) (dim: int) (log: bool) : 'T[] =
         let outer, k, inner = around shape dim
-        let y = Pool.rentZeroed<'T> x.Length
+        let y = OutputArrays.rentZeroed<'T> x.Length
         if inner = 1 then
             Par.chunks outer (max 1 (Par.grain / max 1 k)) (fun s e ->
                 for o in s .. e - 1 do
@@ -78,13 +78,13 @@ module Reduce =
                     if log then
                         // log_softmax = (x - m) - log Σ exp(x - m)
                         let tmp = Array.zeroCreate<'T> k
-                        TensorPrimitives.Exp(Kernels.ro dst, Span<'T>(tmp))
+                        TensorPrimitives.Exp(Elementwise.ro dst, Span<'T>(tmp))
                         let lse = 'T.Log(TensorPrimitives.Sum(ReadOnlySpan<'T>(tmp)))
-                        TensorPrimitives.Subtract(Kernels.ro dst, lse, dst)
+                        TensorPrimitives.Subtract(Elementwise.ro dst, lse, dst)
                     else
-                        TensorPrimitives.Exp(Kernels.ro dst, dst)
-                        let z = TensorPrimitives.Sum(Kernels.ro dst)
-                        TensorPrimitives.Divide(Kernels.ro dst, z, dst))
+                        TensorPrimitives.Exp(Elementwise.ro dst, dst)
+                        let z = TensorPrimitives.Sum(Elementwise.ro dst)
+                        TensorPrimitives.Divide(Elementwise.ro dst, z, dst))
         else
             for o in 0 .. outer - 1 do
                 for i in 0 .. inner - 1 do

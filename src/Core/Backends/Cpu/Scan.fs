@@ -13,7 +13,7 @@ module Scan =
     /// y[o, k, i] = x[o, 0, i] ⊕ … ⊕ x[o, k, i] (from the end, x[o, k, i] ⊕ … ⊕ x[o, dim − 1, i], when reverse),
     /// accumulated in float64 and rounded once per element (torch's CPU kernel accumulates float32 in double too).
     let run<'T when 'T :> INumberBase<'T>> (op: ScanOp) (reverse: bool) (x: 'T[]) (outer: int) (dim: int) (inner: int) : 'T[] =
-        let y = Pool.rent<'T> x.Length
+        let y = OutputArrays.rent<'T> x.Length
         let isProd = op = CumProd
         Par.chunks (outer * inner) (max 1 (Par.grain / max 1 dim)) (fun s e ->
             for line in s .. e - 1 do

@@ -119,8 +119,8 @@ module Winograd =
             // along each padded row: d0..d3 = p[2tj..2tj+3] → (d0 − d2, d1 + d2, d2 − d1, d1 − d3)
             for row in 0 .. 2 * th + 1 do
                 let at = (ch * (h + 2) + row) * Pitch
-                let struct (e, o) = Kernels.deinterleave xp at
-                let struct (e1, o1) = Kernels.deinterleave xp (at + 2)
+                let struct (e, o) = Elementwise.deinterleave xp at
+                let struct (e1, o1) = Elementwise.deinterleave xp (at + 2)
                 let rr = row * 4 * Lanes
                 store (e - e1) r rr
                 store (o + e1) r (rr + Lanes)

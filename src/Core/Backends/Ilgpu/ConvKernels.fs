@@ -14,7 +14,7 @@ open ILGPU.Runtime
 /// group's product is ONE gemm over the whole batch: y_g [Og, N·L] = W_g [Og, K] · col_g [K, N·L].
 ///
 /// Pool geometry travels in `p` = [H; W; Ho; Wo; kH; kW; sH; sW; pH; pW; dH; dW; countIncludePad].
-type KC =
+type ConvKernels =
     /// torch's divisor of the average window of output o along one axis: the window within the padded
     /// input (countIncludePad = 1) or the real inputs in it.
     static member AvgCount(o: int, k: int, s: int, p: int, n: int, includePad: int) : int =
@@ -117,7 +117,7 @@ type KC =
         for ih in Math.Max(hs, 0) .. Math.Min(Math.Min(hs + kh, h + ph), h) - 1 do
             for iw in Math.Max(ws, 0) .. Math.Min(Math.Min(ws + kw, w + pw), w) - 1 do
                 sum <- sum + float x.[plane * h * w + ih * w + iw]
-        let count = KC.AvgCount(oh, kh, sh, ph, h, p.[12]) * KC.AvgCount(ow, kw, sw, pw, w, p.[12])
+        let count = ConvKernels.AvgCount(oh, kh, sh, ph, h, p.[12]) * ConvKernels.AvgCount(ow, kw, sw, pw, w, p.[12])
         y.[i.X] <- float32 (sum / float count)
 
     /// ∂L/∂x of average pooling as a gather (no atomics): gx[ih, iw] = Σ over the windows holding (ih, iw) of
@@ -129,10 +129,10 @@ type KC =
         let ih = (i.X / w) % h
         let plane = i.X / (w * h)
         let mutable acc = 0.0
-        for oh in KC.FirstWindow(ih, kh, sh, ph) .. Math.Min(ho - 1, (ih + ph) / sh) do
-            let ch = KC.AvgCount(oh, kh, sh, ph, h, p.[12])
-            for ow in KC.FirstWindow(iw, kw, sw, pw) .. Math.Min(wo - 1, (iw + pw) / sw) do
-                let count = ch * KC.AvgCount(ow, kw, sw, pw, w, p.[12])
+        for oh in ConvKernels.FirstWindow(ih, kh, sh, ph) .. Math.Min(ho - 1, (ih + ph) / sh) do
+            let ch = ConvKernels.AvgCount(oh, kh, sh, ph, h, p.[12])
+            for ow in ConvKernels.FirstWindow(iw, kw, sw, pw) .. Math.Min(wo - 1, (iw + pw) / sw) do
+                let count = ch * ConvKernels.AvgCount(ow, kw, sw, pw, w, p.[12])
                 acc <- acc + float g.[(plane * ho + oh) * wo + ow] / float count
         gx.[i.X] <- float32 acc
 
@@ -226,7 +226,7 @@ type KC =
         for ih in Math.Max(hs, 0) .. Math.Min(Math.Min(hs + kh, h + ph), h) - 1 do
             for iw in Math.Max(ws, 0) .. Math.Min(Math.Min(ws + kw, w + pw), w) - 1 do
                 sum <- sum + float x.[plane * h * w + ih * w + iw]
-        let count = KC.AvgCount(oh, kh, sh, ph, h, p.[12]) * KC.AvgCount(ow, kw, sw, pw, w, p.[12])
+        let count = ConvKernels.AvgCount(oh, kh, sh, ph, h, p.[12]) * ConvKernels.AvgCount(ow, kw, sw, pw, w, p.[12])
         y.[i.X] <- float (sum / float count)
 
     /// ∂L/∂x of average pooling as a gather (no atomics): gx[ih, iw] = Σ over the windows holding (ih, iw) of
@@ -238,9 +238,9 @@ type KC =
         let ih = (i.X / w) % h
         let plane = i.X / (w * h)
         let mutable acc = 0.0
-        for oh in KC.FirstWindow(ih, kh, sh, ph) .. Math.Min(ho - 1, (ih + ph) / sh) do
-            let ch = KC.AvgCount(oh, kh, sh, ph, h, p.[12])
-            for ow in KC.FirstWindow(iw, kw, sw, pw) .. Math.Min(wo - 1, (iw + pw) / sw) do
-                let count = ch * KC.AvgCount(ow, kw, sw, pw, w, p.[12])
+        for oh in ConvKernels.FirstWindow(ih, kh, sh, ph) .. Math.Min(ho - 1, (ih + ph) / sh) do
+            let ch = ConvKernels.AvgCount(oh, kh, sh, ph, h, p.[12])
+            for ow in ConvKernels.FirstWindow(iw, kw, sw, pw) .. Math.Min(wo - 1, (iw + pw) / sw) do
+                let count = ch * ConvKernels.AvgCount(ow, kw, sw, pw, w, p.[12])
                 acc <- acc + float g.[(plane * ho + oh) * wo + ow] / float count
         gx.[i.X] <- float acc

@@ -67,6 +67,18 @@ module internal Reduction =
         let mutable t = 1
         while t * 2 <= cap do t <- t * 2
         t
+    /// A tree kernel of TensorKernels written once over the element type, instantiated at 'T (read through 'W).
+    let private tree<'D, 'T, 'W when 'D :> Delegate> (gpu: Gpu) (name: string) : 'D =
+        gpu.GroupedLauncher<'D>(name + ":" + typeof<'T>.Name, typeof<TensorKernels>, name, [| typeof<'T>; typeof<'W> |])
+    /// TensorKernels.SumSeg: the float64 partial sums of segments of rows of x into y.
+    let sumSeg<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'W: struct and 'W :> IWiden<'T>> (gpu: Gpu) (cfg: KernelConfig) (x: ArrayView<'T>) (y: ArrayView<float>) (k: int) (seg: int) (p: int) =
+        (tree<Action<AcceleratorStream, KernelConfig, ArrayView<'T>, ArrayView<float>, int, int, int>, 'T, 'W> gpu "SumSeg").Invoke(gpu.Stream, cfg, x, y, k, seg, p)
+    /// TensorKernels.ExtremeTree: the max or min of each output's strided elements, and its index.
+    let extreme<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'W: struct and 'W :> IWiden<'T>> (gpu: Gpu) (cfg: KernelConfig) (x: ArrayView<'T>) (v: ArrayView<'T>) (ix: ArrayView<int64>) (dim: int) (inner: int) (isMax: int) =
+        (tree<Action<AcceleratorStream, KernelConfig, ArrayView<'T>, ArrayView<'T>, ArrayView<int64>, int, int, int>, 'T, 'W> gpu "ExtremeTree").Invoke(gpu.Stream, cfg, x, v, ix, dim, inner, isMax)
+    /// TensorKernels.SoftmaxTree: softmax (log = 1: log-softmax) of each row.
+    let softmax<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'W: struct and 'W :> IWiden<'T>> (gpu: Gpu) (cfg: KernelConfig) (x: ArrayView<'T>) (y: ArrayView<'T>) (dim: int) (inner: int) (log: int) =
+        (tree<Action<AcceleratorStream, KernelConfig, ArrayView<'T>, ArrayView<'T>, int, int, int>, 'T, 'W> gpu "SoftmaxTree").Invoke(gpu.Stream, cfg, x, y, dim, inner, log)
 
 /// Matrix products on dense device buffers: cuBLAS on CUDA (when it loads), else the tiled shared-memory kernel.
 module internal Gemm =
@@ -99,10 +111,10 @@ module internal Gemm =
                 match dt with
                 | Float32 ->
                     let cfg = KernelConfig(grid, group, SharedMemoryConfig.RequestDynamic<float32>(2 * t * t))
-                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, int, int, int, int, int, int>>("Matmul32", typeof<K>, "Matmul32").Invoke(gpu.Stream, cfg, Dev.view a, Dev.view b, Dev.view c, m, n, k, t, fa, fb)
+                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<float32>, int, int, int, int, int, int>>("Matmul32", typeof<TensorKernels>, "Matmul32").Invoke(gpu.Stream, cfg, Dev.view a, Dev.view b, Dev.view c, m, n, k, t, fa, fb)
                 | _ ->
                     let cfg = KernelConfig(grid, group, SharedMemoryConfig.RequestDynamic<float>(2 * t * t))
-                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int>>("Matmul64", typeof<K>, "Matmul64").Invoke(gpu.Stream, cfg, Dev.view a, Dev.view b, Dev.view c, m, n, k, t, fa, fb)
+                    gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int>>("Matmul64", typeof<TensorKernels>, "Matmul64").Invoke(gpu.Stream, cfg, Dev.view a, Dev.view b, Dev.view c, m, n, k, t, fa, fb)
         c
 
 /// The ILGPU backend's tensor: a dense row-major pooled device buffer on one accelerator. Every op runs
@@ -113,7 +125,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
     let gpu = storage.Gpu
     let n = Shape.numel shape
 
-    static let ty = typeof<K>
+    static let ty = typeof<TensorKernels>
 
     /// The device storage.
     member _.Storage = storage
@@ -207,7 +219,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         let st = Shape.strides shape
         t.ReadStrided(dims |> Array.map (fun d -> shape.[d]), dims |> Array.map (fun d -> st.[d]), 0)
     override t.Expand s =
-        if s = shape then t :> RawTensor else t.ReadStrided(s, Kernels.broadcastStrides shape s, 0)
+        if s = shape then t :> RawTensor else t.ReadStrided(s, Elementwise.broadcastStrides shape s, 0)
     override t.Slice(starts, stops, steps) =
         let st = Shape.strides shape
         t.ReadStrided(Layout.sliceShape starts stops steps, Array.map2 (*) st steps, Array.fold2 (fun acc a b -> acc + a * b) 0 starts st)
@@ -313,7 +325,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
             let m = Shape.numel outShape
             let y = Dev.allocOf gpu dtype m
             if m > 0 then
-                let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; Kernels.broadcastStrides shape outShape; Kernels.broadcastStrides o.Shape outShape ])
+                let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; Elementwise.broadcastStrides shape outShape; Elementwise.broadcastStrides o.Shape outShape ])
                 let ext = Index1D m
                 let code = Scalar.binaryCode op
                 match dtype with
@@ -331,7 +343,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         let m = Shape.numel outShape
         let y = Dev.allocOf gpu a.DType m
         if m > 0 then
-            let bs s = Kernels.broadcastStrides s outShape
+            let bs s = Elementwise.broadcastStrides s outShape
             let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; bs shape; bs a.Shape; bs b.Shape ])
             let ext = Index1D m
             match a.DType with
@@ -363,19 +375,18 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
                 // then the partials are summed the same way until one value per row is left
                 let nt = Reduction.groupSize gpu
                 let seg = nt * 32
-                let launch (name: string) = gpu.GroupedLauncher<'D>(name, typeof<K>, name)
                 let cfg groups = KernelConfig(Index1D groups, Index1D nt, SharedMemoryConfig.RequestDynamic<float>(nt))
                 let mutable len = k
                 let mutable p = (len + seg - 1) / seg
                 let mutable part = Dev.alloc<float> gpu (rows * p)
                 match dtype with
-                | Float32 -> (launch "SumSeg32" : Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), x.V32, Dev.view part, len, seg, p)
-                | _ -> (launch "SumSeg64" : Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), x.V64, Dev.view part, len, seg, p)
+                | Float32 -> Reduction.sumSeg<float32, Widen32> gpu (cfg (rows * p)) x.V32 (Dev.view part) len seg p
+                | _ -> Reduction.sumSeg<float, Widen64> gpu (cfg (rows * p)) x.V64 (Dev.view part) len seg p
                 while p > 1 do
                     len <- p
                     p <- (len + seg - 1) / seg
                     let next = Dev.alloc<float> gpu (rows * p)
-                    (launch "SumSeg64" : Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>).Invoke(gpu.Stream, cfg (rows * p), Dev.view part, Dev.view next, len, seg, p)
+                    Reduction.sumSeg<float, Widen64> gpu (cfg (rows * p)) (Dev.view part) (Dev.view next) len seg p
                     part.Release()
                     part <- next
                 match dtype with
@@ -404,8 +415,8 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
                 let nt = Reduction.groupSize gpu
                 let cfg = KernelConfig(Index1D m, Index1D nt, SharedMemoryConfig.RequestDynamic<float>(2 * nt))
                 match dtype with
-                | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, ArrayView<int64>, int, int, int>>("ExtremeTree32", typeof<K>, "ExtremeTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view v, Dev.view ix, k, inner, flag)
-                | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int64>, int, int, int>>("ExtremeTree64", typeof<K>, "ExtremeTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view v, Dev.view ix, k, inner, flag)
+                | Float32 -> Reduction.extreme<float32, Widen32> gpu cfg t.V32 (Dev.view v) (Dev.view ix) k inner flag
+                | _ -> Reduction.extreme<float, Widen64> gpu cfg t.V64 (Dev.view v) (Dev.view ix) k inner flag
         IlgpuRawTensor.Of(v, dtype, s), IlgpuRawTensor.Of(ix, Int64, Array.copy s)
     override t.Scan(op, dim, reverse) =
         t.FloatsOnly (match op with CumSum -> "cumsum" | CumProd -> "cumprod")
@@ -433,8 +444,8 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
                 let nt = Reduction.groupSize gpu
                 let cfg = KernelConfig(Index1D (outer * inner), Index1D nt, SharedMemoryConfig.RequestDynamic<float>(nt))
                 match dtype with
-                | Float32 -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float32>, ArrayView<float32>, int, int, int>>("SoftmaxTree32", typeof<K>, "SoftmaxTree32").Invoke(gpu.Stream, cfg, t.V32, Dev.view y, k, inner, log)
-                | _ -> gpu.GroupedLauncher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>>("SoftmaxTree64", typeof<K>, "SoftmaxTree64").Invoke(gpu.Stream, cfg, t.V64, Dev.view y, k, inner, log)
+                | Float32 -> Reduction.softmax<float32, Widen32> gpu cfg t.V32 (Dev.view y) k inner log
+                | _ -> Reduction.softmax<float, Widen64> gpu cfg t.V64 (Dev.view y) k inner log
         IlgpuRawTensor.Of(y, dtype, shape)
     override t.Softmax dim = t.SoftmaxOf(dim, 0)
     override t.LogSoftmax dim = t.SoftmaxOf(dim, 1)
@@ -458,12 +469,12 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
     // ---- convolution: im2col / col2im kernels around one gemm per group over the whole batch (layout in ConvKernels.fs)
     member private _.LaunchC<'D when 'D :> Delegate>(name: string, dt: DType) : 'D =
         let full = name + (if dt = Float32 then "32" else "64")
-        gpu.Launcher<'D>("KC." + full, typeof<KC>, full, [||])
+        gpu.Launcher<'D>("ConvKernels." + full, typeof<ConvKernels>, full, [||])
     /// [N; C; H; W; G; Cg; kH; kW; sH; sW; pH; pW; dH; dW; Ho; Wo] of a conv2d.
     static member private ConvGeo(xShape: int[], wShape: int[], spec: Conv2dSpec) =
         let (sh, sw), (ph, pw), (dh, dw) = spec.Stride, spec.Padding, spec.Dilation
-        let ho = Conv.convOutSize xShape.[2] wShape.[2] sh ph dh
-        let wo = Conv.convOutSize xShape.[3] wShape.[3] sw pw dw
+        let ho = ConvShapes.convOutSize xShape.[2] wShape.[2] sh ph dh
+        let wo = ConvShapes.convOutSize xShape.[3] wShape.[3] sw pw dw
         let g = [| xShape.[0]; xShape.[1]; xShape.[2]; xShape.[3]; spec.Groups; xShape.[1] / spec.Groups; wShape.[2]; wShape.[3]; sh; sw; ph; pw; dh; dw; ho; wo |]
         let colLen = int64 xShape.[1] * int64 wShape.[2] * int64 wShape.[3] * int64 xShape.[0] * int64 ho * int64 wo
         if colLen > int64 Int32.MaxValue then
@@ -542,7 +553,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         let (kh, kw), (sh, sw), (ph, pw) = spec.Kernel, spec.Stride, spec.Padding
         let dh, dw = if dilated then spec.Dilation else (1, 1)
         [| xShape.[2]; xShape.[3]
-           Conv.poolOutSize xShape.[2] kh sh ph dh spec.CeilMode; Conv.poolOutSize xShape.[3] kw sw pw dw spec.CeilMode
+           ConvShapes.poolOutSize xShape.[2] kh sh ph dh spec.CeilMode; ConvShapes.poolOutSize xShape.[3] kw sw pw dw spec.CeilMode
            kh; kw; sh; sw; ph; pw; dh; dw; (if spec.CountIncludePad then 1 else 0) |]
     override t.MaxPool2d spec =
         t.FloatsOnly "max_pool2d"
@@ -617,7 +628,7 @@ and IlgpuBackend private (gpu: Gpu) =
         let s = Dev.allocOf gpu dtype m
         if m > 0 then
             let ext = Index1D m
-            let fill (t: Type) = gpu.Launcher(("Fill" + t.Name), typeof<K>, "Fill", [| t |])
+            let fill (t: Type) = gpu.Launcher(("Fill" + t.Name), typeof<TensorKernels>, "Fill", [| t |])
             match dtype with
             | Float32 -> (fill typeof<float32> : Action<AcceleratorStream, Index1D, ArrayView<float32>, float32>).Invoke(gpu.Stream, ext, Dev.view s, float32 v)
             | Float64 -> (fill typeof<float> : Action<AcceleratorStream, Index1D, ArrayView<float>, float>).Invoke(gpu.Stream, ext, Dev.view s, v)

@@ -124,17 +124,22 @@ type Gpu(device: Device, accelerator: Accelerator) =
                 let d = accelerator.LoadAutoGroupedKernel(mi).CreateLauncherDelegate<'D>()
                 launchers.[key] <- d
                 d)
-    /// The typed launcher of an explicitly grouped kernel (shared memory, barriers): (stream, KernelConfig, args...).
-    member _.GroupedLauncher<'D when 'D :> Delegate>(key: string, owner: Type, name: string) : 'D =
+    /// The typed launcher of an explicitly grouped kernel (shared memory, barriers), generic ones instantiated at
+    /// `typeArgs`: (stream, KernelConfig, args...).
+    member _.GroupedLauncher<'D when 'D :> Delegate>(key: string, owner: Type, name: string, typeArgs: Type[]) : 'D =
         lock launchers (fun () ->
             match launchers.TryGetValue key with
             | true, d -> d :?> 'D
             | _ ->
                 let mi = owner.GetMethod(name, BindingFlags.Public ||| BindingFlags.Static)
                 if isNull mi then invalidOp (sprintf "ilgpu: kernel %s.%s not found" owner.Name name)
+                let mi = if typeArgs.Length = 0 then mi else mi.MakeGenericMethod typeArgs
                 let d = accelerator.LoadKernel(mi).CreateLauncherDelegate<'D>()
                 launchers.[key] <- d
                 d)
+    /// The typed launcher of an explicitly grouped, non-generic kernel.
+    member g.GroupedLauncher<'D when 'D :> Delegate>(key: string, owner: Type, name: string) : 'D =
+        g.GroupedLauncher<'D>(key, owner, name, [||])
     /// cuBLAS on this accelerator, created on first use: None off CUDA, with HYBRID_NO_CUBLAS=1, or when no
     /// cuBLAS library loads (matmul then runs the tiled kernel; `CuBlasProblem` says why).
     member _.CuBlas : CuBlas option =

@@ -57,15 +57,15 @@ module Scalar =
         | 9 -> Math.Max(x, 0.0)
         // torch.sign (NaN stays NaN)
         | 10 -> if x > 0.0 then 1.0 elif x < 0.0 then -1.0 elif x = 0.0 then 0.0 else x
-        | 11 -> Kernels.erf x
+        | 11 -> Elementwise.erf x
         // softplus(x) = max(x,0) + log1p(exp(-|x|)), with the CPU's accurate log1p
-        | 12 -> Math.Max(x, 0.0) + Kernels.log1p (Math.Exp(-(Math.Abs x)))
+        | 12 -> Math.Max(x, 0.0) + Elementwise.log1p (Math.Exp(-(Math.Abs x)))
         // gelu(x) = x·½(1 + erf(x/√2))
-        | 13 -> 0.5 * x * (1.0 + Kernels.erf (x / Math.Sqrt 2.0))
+        | 13 -> 0.5 * x * (1.0 + Elementwise.erf (x / Math.Sqrt 2.0))
         | 14 -> x * x
         | 15 -> 1.0 / x
-        | 16 -> Kernels.log1p x
-        | 17 -> Kernels.expm1 x
+        | 16 -> Elementwise.log1p x
+        | 17 -> Elementwise.expm1 x
         | 18 -> if x > 0.0 then x else p * x
         | 19 -> if x > 0.0 then x else p * (Math.Exp x - 1.0)
         | 20 -> if p = 2.0 then x * x else Math.Pow(x, p)
@@ -79,7 +79,7 @@ module Scalar =
         | 28 -> Math.Acos x
         | 29 -> Math.Sinh x
         | 30 -> Math.Cosh x
-        | _ -> Kernels.asinh x
+        | _ -> Elementwise.asinh x
 
     /// y = a op b for the op with this code (comparisons give 1 or 0).
     let binary (code: int) (a: float) (b: float) : float =

@@ -11,8 +11,8 @@ type Lease internal (array: Array, giveBack: Array -> unit) =
     override _.Finalize() = giveBack array
 
 /// Recycles the CPU backend's large output arrays, as PyTorch's caching allocator does: a fresh managed
-/// array of a few MB costs more than the kernel that fills it (page faults on new GC memory, cold caches —
-/// measured 0.8 ms against 0.1 ms for a 1M-element add), so an op's output comes from a free list of
+/// array of a few MB costs more than the kernel that fills it (page faults on new GC memory, cold caches,
+/// and a collection each), so an op's output comes from a free list of
 /// arrays of exactly that length and type when one is there.
 ///
 /// An array returns to the pool when its `Lease` is finalized, i.e. after a collection found every tensor
@@ -22,15 +22,15 @@ type Lease internal (array: Array, giveBack: Array -> unit) =
 /// stays near the budget instead of growing until the GC's own schedule. Arrays under `MinBytes` are
 /// plain allocations (cheap in generation 0). `HYBRID_POOL_MB` (default 256; 0 disables pooling) bounds
 /// the bytes kept in the free lists.
-module Pool =
+module OutputArrays =
     let private envInt (name: string) (fallback: int64) =
         match Environment.GetEnvironmentVariable name with
         | null | "" -> fallback
         | s -> match Int64.TryParse s with | true, v when v >= 0L -> v | _ -> fallback
 
     /// Arrays smaller than this many bytes are not pooled: generation 0 hands them out fast and cache-warm.
-    /// The regions GC's trouble starts at its 4 MB region size (an add of 1,000,000 floats took 0.13 ms
-    /// with a fresh array, one of 1,048,576 floats 1.3 ms: every such array brings a full collection).
+    /// The regions GC allocates an array of its 4 MB region size or more outside generation 0, and each such
+    /// fresh array brings a full collection: the pool starts below that size.
     let MinBytes = envInt "HYBRID_POOL_MIN_BYTES" (2L * 1024L * 1024L)
     /// Most bytes kept in the free lists (arrays given back beyond it are left to the GC).
     let CapBytes = envInt "HYBRID_POOL_MB" 256L * 1024L * 1024L

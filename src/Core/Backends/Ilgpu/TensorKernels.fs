@@ -3,10 +3,33 @@ namespace Hybrid.Core.Backends.Ilgpu
 open ILGPU
 open ILGPU.Runtime
 
+/// Reading an element type as float64 and writing it back, for kernels written once over the element type
+/// that compute in float64 (the reductions): a struct per type, so ILGPU specializes each kernel on it.
+type IWiden<'T> =
+    /// The element as float64 (exact for float32 and float64).
+    abstract Widen: 'T -> float
+    /// A float64 result rounded to the element type.
+    abstract Narrow: float -> 'T
+
+/// float32 elements: widened exactly, narrowed by rounding to nearest.
+[<Struct>]
+type Widen32 =
+    interface IWiden<float32> with
+        member _.Widen x = float x
+        member _.Narrow v = float32 v
+
+/// float64 elements: the identity both ways.
+[<Struct>]
+type Widen64 =
+    interface IWiden<float> with
+        member _.Widen x = x
+        member _.Narrow v = v
+
 /// The ILGPU kernels, as static members (an F# lambda compiles to a closure class, which ILGPU rejects).
 /// Shapes and strides travel in a small int buffer `meta` laid out as [rank; shape...; strides...; ...].
-/// float32 and float64 kernels are one-line twins around the shared float64 math of `Scalar`.
-type K =
+/// float32 and float64 pointwise kernels are one-line twins around the shared float64 math of `Scalar`; the tree
+/// reductions are written once over the element type (read and written through `IWiden`).
+type TensorKernels =
     /// Offset of flat position i of `shape` (meta[1..rank]) in a tensor of strides meta[at..at+rank-1].
     static member Offset(i: int, meta: ArrayView<int>, at: int) : int =
         let rank = meta.[0]
@@ -30,29 +53,29 @@ type K =
     /// y = a op b, both read through broadcast strides: meta = [rank; shape; stridesA; stridesB].
     static member Bin32(i: Index1D, a: ArrayView<float32>, b: ArrayView<float32>, y: ArrayView<float32>, code: int, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- float32 (Scalar.binary code (float a.[K.Offset(i.X, meta, 1 + r)]) (float b.[K.Offset(i.X, meta, 1 + 2 * r)]))
+        y.[i.X] <- float32 (Scalar.binary code (float a.[TensorKernels.Offset(i.X, meta, 1 + r)]) (float b.[TensorKernels.Offset(i.X, meta, 1 + 2 * r)]))
     /// y = a op b, both read through broadcast strides.
     static member Bin64(i: Index1D, a: ArrayView<float>, b: ArrayView<float>, y: ArrayView<float>, code: int, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- Scalar.binary code a.[K.Offset(i.X, meta, 1 + r)] b.[K.Offset(i.X, meta, 1 + 2 * r)]
+        y.[i.X] <- Scalar.binary code a.[TensorKernels.Offset(i.X, meta, 1 + r)] b.[TensorKernels.Offset(i.X, meta, 1 + 2 * r)]
     /// y = c ? a : b, all three broadcast: meta = [rank; shape; stridesC; stridesA; stridesB].
     static member Where32(i: Index1D, c: ArrayView<float32>, a: ArrayView<float32>, b: ArrayView<float32>, y: ArrayView<float32>, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- if c.[K.Offset(i.X, meta, 1 + r)] <> 0.0f then a.[K.Offset(i.X, meta, 1 + 2 * r)] else b.[K.Offset(i.X, meta, 1 + 3 * r)]
+        y.[i.X] <- if c.[TensorKernels.Offset(i.X, meta, 1 + r)] <> 0.0f then a.[TensorKernels.Offset(i.X, meta, 1 + 2 * r)] else b.[TensorKernels.Offset(i.X, meta, 1 + 3 * r)]
     /// y = c ? a : b, all three broadcast.
     static member Where64(i: Index1D, c: ArrayView<float>, a: ArrayView<float>, b: ArrayView<float>, y: ArrayView<float>, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- if c.[K.Offset(i.X, meta, 1 + r)] <> 0.0 then a.[K.Offset(i.X, meta, 1 + 2 * r)] else b.[K.Offset(i.X, meta, 1 + 3 * r)]
+        y.[i.X] <- if c.[TensorKernels.Offset(i.X, meta, 1 + r)] <> 0.0 then a.[TensorKernels.Offset(i.X, meta, 1 + 2 * r)] else b.[TensorKernels.Offset(i.X, meta, 1 + 3 * r)]
 
     // ---- layout (generic over the element type: pure data movement)
     /// y[i] = x[base + offset(i)]: permute, expand and slice. meta = [rank; shape; strides; base].
     static member Read<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, x: ArrayView<'T>, y: ArrayView<'T>, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[i.X] <- x.[meta.[1 + 2 * r] + K.Offset(i.X, meta, 1 + r)]
+        y.[i.X] <- x.[meta.[1 + 2 * r] + TensorKernels.Offset(i.X, meta, 1 + r)]
     /// y[base + offset(i)] = x[i]: slice-scatter and concat. meta = [rank; shape; strides; base].
     static member Write<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, x: ArrayView<'T>, y: ArrayView<'T>, meta: ArrayView<int>) =
         let r = meta.[0]
-        y.[meta.[1 + 2 * r] + K.Offset(i.X, meta, 1 + r)] <- x.[i.X]
+        y.[meta.[1 + 2 * r] + TensorKernels.Offset(i.X, meta, 1 + r)] <- x.[i.X]
     /// y[i] = v.
     static member Fill<'T when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType>(i: Index1D, y: ArrayView<'T>, v: 'T) =
         y.[i.X] <- v
@@ -108,11 +131,11 @@ type K =
         struct (oy, os)
     /// torch.scatter_add into y (already a copy of x).
     static member ScatterAdd32(i: Index1D, index: ArrayView<int64>, src: ArrayView<float32>, y: ArrayView<float32>, meta: ArrayView<int>) =
-        let struct (oy, os) = K.ScatterOffsets(i.X, index, meta)
+        let struct (oy, os) = TensorKernels.ScatterOffsets(i.X, index, meta)
         Atomic.Add(&y.[oy], src.[os]) |> ignore
     /// torch.scatter_add into y (already a copy of x).
     static member ScatterAdd64(i: Index1D, index: ArrayView<int64>, src: ArrayView<float>, y: ArrayView<float>, meta: ArrayView<int>) =
-        let struct (oy, os) = K.ScatterOffsets(i.X, index, meta)
+        let struct (oy, os) = TensorKernels.ScatterOffsets(i.X, index, meta)
         Atomic.Add(&y.[oy], src.[os]) |> ignore
 
     // ---- casts (float -> int64 truncates, as the CPU's `int64`)
@@ -191,7 +214,8 @@ type K =
         (if isMax = 1 then u > best else u < best) || (u <> u && best = best)
     /// Tree reduction, one group per segment: group z sums x[row, seg·(z % p) ..< seg·(z % p + 1)] of row z / p
     /// (rows of k elements) into y[z] (float64): each thread a strided partial sum, then halving in shared memory.
-    static member SumSeg32(x: ArrayView<float32>, y: ArrayView<float>, k: int, seg: int, p: int) =
+    static member SumSeg<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType and 'W: struct and 'W :> IWiden<'T>>(x: ArrayView<'T>, y: ArrayView<float>, k: int, seg: int, p: int) =
+        let mutable w = Unchecked.defaultof<'W>
         let tid = Group.IdxX
         let nt = Group.DimX
         let z = Grid.IdxX
@@ -202,7 +226,7 @@ type K =
         let mutable acc = 0.0
         let mutable j = start + tid
         while j < stop do
-            acc <- acc + float x.[row * k + j]
+            acc <- acc + w.Widen x.[row * k + j]
             j <- j + nt
         sh.[tid] <- acc
         Group.Barrier()
@@ -215,7 +239,8 @@ type K =
     /// Tree max/min over dim of [outer, dim, inner], one group per output: each thread scans a strided subset,
     /// then pairs combine in shared memory (values and indices, as float64), keeping the first index on ties
     /// and NaN over numbers, as the sequential kernel.
-    static member ExtremeTree32(x: ArrayView<float32>, v: ArrayView<float32>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
+    static member ExtremeTree<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType and 'W: struct and 'W :> IWiden<'T>>(x: ArrayView<'T>, v: ArrayView<'T>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
+        let mutable w = Unchecked.defaultof<'W>
         let tid = Group.IdxX
         let nt = Group.DimX
         let z = Grid.IdxX
@@ -225,8 +250,8 @@ type K =
         let mutable bi = -1
         let mutable j = tid
         while j < dim do
-            let u = float x.[b + j * inner]
-            if bi < 0 || K.Better(u, best, isMax) then
+            let u = w.Widen x.[b + j * inner]
+            if bi < 0 || TensorKernels.Better(u, best, isMax) then
                 best <- u
                 bi <- j
             j <- j + nt
@@ -240,17 +265,18 @@ type K =
                 let ib = int sh.[nt + tid + s]
                 let a = sh.[tid]
                 let c = sh.[tid + s]
-                if ib >= 0 && (ia < 0 || K.Better(c, a, isMax) || (not (K.Better(a, c, isMax)) && ib < ia)) then
+                if ib >= 0 && (ia < 0 || TensorKernels.Better(c, a, isMax) || (not (TensorKernels.Better(a, c, isMax)) && ib < ia)) then
                     sh.[tid] <- c
                     sh.[nt + tid] <- float ib
             Group.Barrier()
             s <- s / 2
         if tid = 0 then
-            v.[z] <- float32 sh.[0]
+            v.[z] <- w.Narrow sh.[0]
             ix.[z] <- int64 sh.[nt]
     /// Tree softmax (log = 1: log-softmax) along dim of [outer, dim, inner], one group per row: the max and
     /// then Σ exp(x − max) each reduced in shared memory, then every thread writes its strided elements.
-    static member SoftmaxTree32(x: ArrayView<float32>, y: ArrayView<float32>, dim: int, inner: int, log: int) =
+    static member SoftmaxTree<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> System.ValueType and 'W: struct and 'W :> IWiden<'T>>(x: ArrayView<'T>, y: ArrayView<'T>, dim: int, inner: int, log: int) =
+        let mutable w = Unchecked.defaultof<'W>
         let tid = Group.IdxX
         let nt = Group.DimX
         let z = Grid.IdxX
@@ -259,7 +285,7 @@ type K =
         let mutable m = System.Double.NegativeInfinity
         let mutable j = tid
         while j < dim do
-            m <- System.Math.Max(m, float x.[b + j * inner])
+            m <- System.Math.Max(m, w.Widen x.[b + j * inner])
             j <- j + nt
         sh.[tid] <- m
         Group.Barrier()
@@ -273,7 +299,7 @@ type K =
         let mutable acc = 0.0
         j <- tid
         while j < dim do
-            acc <- acc + System.Math.Exp(float x.[b + j * inner] - m)
+            acc <- acc + System.Math.Exp(w.Widen x.[b + j * inner] - m)
             j <- j + nt
         sh.[tid] <- acc
         Group.Barrier()
@@ -286,109 +312,8 @@ type K =
         let lz = System.Math.Log z
         j <- tid
         while j < dim do
-            let u = float x.[b + j * inner] - m
-            y.[b + j * inner] <- float32 (if log = 1 then u - lz else System.Math.Exp u / z)
-            j <- j + nt
-
-    /// Tree reduction, one group per segment: group z sums x[row, seg·(z % p) ..< seg·(z % p + 1)] of row z / p
-    /// (rows of k elements) into y[z] (float64): each thread a strided partial sum, then halving in shared memory.
-    static member SumSeg64(x: ArrayView<float>, y: ArrayView<float>, k: int, seg: int, p: int) =
-        let tid = Group.IdxX
-        let nt = Group.DimX
-        let z = Grid.IdxX
-        let row = z / p
-        let start = (z % p) * seg
-        let stop = System.Math.Min(k, start + seg)
-        let sh = SharedMemory.GetDynamic<float>()
-        let mutable acc = 0.0
-        let mutable j = start + tid
-        while j < stop do
-            acc <- acc + float x.[row * k + j]
-            j <- j + nt
-        sh.[tid] <- acc
-        Group.Barrier()
-        let mutable s = nt / 2
-        while s > 0 do
-            if tid < s then sh.[tid] <- sh.[tid] + sh.[tid + s]
-            Group.Barrier()
-            s <- s / 2
-        if tid = 0 then y.[z] <- sh.[0]
-    /// Tree max/min over dim of [outer, dim, inner], one group per output: each thread scans a strided subset,
-    /// then pairs combine in shared memory (values and indices, as float64), keeping the first index on ties
-    /// and NaN over numbers, as the sequential kernel.
-    static member ExtremeTree64(x: ArrayView<float>, v: ArrayView<float>, ix: ArrayView<int64>, dim: int, inner: int, isMax: int) =
-        let tid = Group.IdxX
-        let nt = Group.DimX
-        let z = Grid.IdxX
-        let b = (z / inner) * dim * inner + z % inner
-        let sh = SharedMemory.GetDynamic<float>()
-        let mutable best = 0.0
-        let mutable bi = -1
-        let mutable j = tid
-        while j < dim do
-            let u = float x.[b + j * inner]
-            if bi < 0 || K.Better(u, best, isMax) then
-                best <- u
-                bi <- j
-            j <- j + nt
-        sh.[tid] <- best
-        sh.[nt + tid] <- float bi
-        Group.Barrier()
-        let mutable s = nt / 2
-        while s > 0 do
-            if tid < s then
-                let ia = int sh.[nt + tid]
-                let ib = int sh.[nt + tid + s]
-                let a = sh.[tid]
-                let c = sh.[tid + s]
-                if ib >= 0 && (ia < 0 || K.Better(c, a, isMax) || (not (K.Better(a, c, isMax)) && ib < ia)) then
-                    sh.[tid] <- c
-                    sh.[nt + tid] <- float ib
-            Group.Barrier()
-            s <- s / 2
-        if tid = 0 then
-            v.[z] <- float sh.[0]
-            ix.[z] <- int64 sh.[nt]
-    /// Tree softmax (log = 1: log-softmax) along dim of [outer, dim, inner], one group per row: the max and
-    /// then Σ exp(x − max) each reduced in shared memory, then every thread writes its strided elements.
-    static member SoftmaxTree64(x: ArrayView<float>, y: ArrayView<float>, dim: int, inner: int, log: int) =
-        let tid = Group.IdxX
-        let nt = Group.DimX
-        let z = Grid.IdxX
-        let b = (z / inner) * dim * inner + z % inner
-        let sh = SharedMemory.GetDynamic<float>()
-        let mutable m = System.Double.NegativeInfinity
-        let mutable j = tid
-        while j < dim do
-            m <- System.Math.Max(m, float x.[b + j * inner])
-            j <- j + nt
-        sh.[tid] <- m
-        Group.Barrier()
-        let mutable s = nt / 2
-        while s > 0 do
-            if tid < s then sh.[tid] <- System.Math.Max(sh.[tid], sh.[tid + s])
-            Group.Barrier()
-            s <- s / 2
-        m <- sh.[0]
-        Group.Barrier()
-        let mutable acc = 0.0
-        j <- tid
-        while j < dim do
-            acc <- acc + System.Math.Exp(float x.[b + j * inner] - m)
-            j <- j + nt
-        sh.[tid] <- acc
-        Group.Barrier()
-        s <- nt / 2
-        while s > 0 do
-            if tid < s then sh.[tid] <- sh.[tid] + sh.[tid + s]
-            Group.Barrier()
-            s <- s / 2
-        let z = sh.[0]
-        let lz = System.Math.Log z
-        j <- tid
-        while j < dim do
-            let u = float x.[b + j * inner] - m
-            y.[b + j * inner] <- float (if log = 1 then u - lz else System.Math.Exp u / z)
+            let u = w.Widen x.[b + j * inner] - m
+            y.[b + j * inner] <- w.Narrow (if log = 1 then u - lz else System.Math.Exp u / z)
             j <- j + nt
 
     // ---- matmul: t×t tiles staged in dynamic shared memory (2·t² elements); grid (⌈n/t⌉, ⌈m/t⌉, batch),
