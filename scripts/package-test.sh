@@ -66,6 +66,17 @@ cp "$work/nuget.config.xml" "$work/app/nuget.config"
 awk '/^```csharp$/ { if (!done) { on = 1; next } } /^```$/ { if (on) { on = 0; done = 1 } } on' \
   docs/csharp-quickstart.md > "$work/app/Program.cs"
 [ -s "$work/app/Program.cs" ] || fail "no \`\`\`csharp block in docs/csharp-quickstart.md"
+# the page's other C# blocks are compiled with it (not run): statements inside a method, declarations as they are
+awk -v dir="$work/blocks" 'BEGIN { system("mkdir -p " dir) } /^```csharp$/ { n++; on = (n > 1); next } /^```$/ { on = 0 } on { print > (dir "/" n ".cs") }' \
+  docs/csharp-quickstart.md
+{
+  echo "using Hybrid; using Hybrid.Data; using Hybrid.Nn; using Hybrid.Optim; using Hybrid.Optim.LrScheduler;"
+  for f in "$work"/blocks/*.cs; do
+    [ -e "$f" ] || continue
+    if grep -qE '^(public |internal )?(sealed |abstract |static )?(class|record|struct) ' "$f"; then cat "$f"
+    else echo "static class QuickStartBlock$(basename "$f" .cs) { static void Run() {"; cat "$f"; echo "} }"; fi
+  done
+} > "$work/app/QuickStartBlocks.cs"
 (cd "$work/app" && dotnet run -c Release > "$work/run.log" 2>&1) || { cat "$work/run.log"; fail "the quick start did not build or run"; }
 cat "$work/run.log"
 grep -qE "^epoch 3 " "$work/run.log" || fail "the quick start printed no 'epoch 3' line"
