@@ -5,7 +5,12 @@ using Spectre.Console;
 static Option<T> Opt<T>(string name, string description, T defaultValue) =>
     new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
 
-var root = new RootCommand("hybrid: train models, minimize test functions and compare runs with the Hybrid library");
+// named "hybrid" (the tool's command), not after the assembly: a RootCommand takes its name from the executable
+// (Hybrid.Cli), so usage, help and errors would say "Hybrid.Cli"
+var root = new Command("hybrid", "hybrid: train models, minimize test functions and compare runs with the Hybrid library")
+{
+    new System.CommandLine.Help.HelpOption(), new VersionOption(),
+};
 
 // ---------------------------------------------------------------- train
 var model = Opt("--model", "mlp | cnn", "mlp");

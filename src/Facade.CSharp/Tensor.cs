@@ -251,9 +251,6 @@ public partial class Tensor
         return ToArray<T>()[0];
     }
 
-    /// <inheritdoc />
-    public override string ToString() => Core.ToString();
-
     // ---------------------------------------------------------------- autograd
 
     /// <summary>Accumulate the gradient of this tensor into the <see cref="Grad"/> of every leaf that requires grad.</summary>

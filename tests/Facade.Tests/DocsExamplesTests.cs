@@ -6,7 +6,8 @@ using Xunit;
 
 namespace Hybrid.Facade.Tests;
 
-/// <summary>The C# examples of docs/csharp-quickstart.md, docs/optimizers.md and docs/schedules.md, compiled and run.</summary>
+/// <summary>The C# examples of docs/csharp-quickstart.md, docs/optimizers.md and docs/schedules.md, compiled and run (copies; the quick
+/// start page itself is compiled and run as written, against the packed packages, by scripts/package-test.sh).</summary>
 public class DocsExamplesTests
 {
     private static IEnumerable<(Tensor X, Tensor Y)> Batches(int count, int seed)

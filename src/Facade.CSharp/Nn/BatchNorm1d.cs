@@ -1,4 +1,4 @@
-using CoreReduction = Hybrid.Core.Reduction;
+using Microsoft.FSharp.Core;
 using Hybrid.Core;
 using CoreTensor = Hybrid.Core.Tensor;
 
@@ -55,34 +55,27 @@ public sealed class BatchNorm1d : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
-        var x = input.Core;
-        if ((x.Rank != 2 && x.Rank != 3) || x.Shape[1] != NumFeatures)
-            throw new ArgumentException($"BatchNorm1d: expected input [N, {NumFeatures}] or [N, {NumFeatures}, L], got [{string.Join(",", x.Shape)}]", nameof(input));
-        var dims = x.Rank == 2 ? new[] { 0 } : new[] { 0, 2 };
-        var bshape = x.Rank == 2 ? new[] { 1, NumFeatures } : new[] { 1, NumFeatures, 1 };
-        CoreTensor mean, var;
-        if (Training)
+        ArgumentNullException.ThrowIfNull(input);
+        if ((input.Dim != 2 && input.Dim != 3) || input.Shape[1] != NumFeatures)
+            throw new ArgumentException($"BatchNorm1d: expected input [N, {NumFeatures}] or [N, {NumFeatures}, L], got [{string.Join(",", input.Shape)}]", nameof(input));
+        return BatchNormCore.Apply(this, input, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, RegisterBuffer);
+    }
+}
+
+// the core's batch norm (Hybrid.Core.Normalization.batchNorm) for BatchNorm1d and BatchNorm2d: the output, and the
+// running estimates stored back as buffers in training mode
+internal static class BatchNormCore
+{
+    internal static Tensor Apply(Module m, Tensor input, Parameter? weight, Parameter? bias, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Action<string, Tensor> setBuffer)
+    {
+        static FSharpOption<CoreTensor> Opt(Parameter? p) => p is null ? FSharpOption<CoreTensor>.None : FSharpOption<CoreTensor>.Some(p.Core);
+        var r = Normalization.batchNorm(m.Training, momentum, eps, runningMean.Core, runningVar.Core, Opt(weight), Opt(bias), input.Core);
+        if (m.Training)
         {
-            mean = CoreReduction.meanDims(dims, true, x);
-            var = CoreReduction.var(dims, 0, true, x);
-            int n = x.Numel / NumFeatures;
-            if (n < 2) throw new ArgumentException($"BatchNorm1d: expected more than 1 value per channel when training, got input [{string.Join(",", x.Shape)}]", nameof(input));
-            using (GradMode.NoGrad())
-            {
-                var m = Reshaping.reshape(new[] { NumFeatures }, Reshaping.detach(mean));
-                var v = Reshaping.reshape(new[] { NumFeatures }, Reshaping.detach(var)) * ((double)n / (n - 1));
-                RegisterBuffer("running_mean", new Tensor(RunningMean.Core * (1 - Momentum) + m * Momentum));
-                RegisterBuffer("running_var", new Tensor(RunningVar.Core * (1 - Momentum) + v * Momentum));
-            }
+            setBuffer("running_mean", new Tensor(r.RunningMean));
+            setBuffer("running_var", new Tensor(r.RunningVar));
         }
-        else
-        {
-            mean = Reshaping.reshape(bshape, RunningMean.Core);
-            var = Reshaping.reshape(bshape, RunningVar.Core);
-        }
-        var y = (x - mean) / Pointwise.sqrt(var + Eps);
-        if (Weight is not null && Bias is not null)
-            y = y * Reshaping.reshape(bshape, Weight.Core) + Reshaping.reshape(bshape, Bias.Core);
-        return new Tensor(y);
+        return new Tensor(r.Output);
     }
 }

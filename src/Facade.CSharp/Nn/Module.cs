@@ -5,9 +5,11 @@ namespace Hybrid.Nn;
 /// <summary>
 /// Base class of layers and models (<c>torch.nn.Module</c>). Parameters and submodules held in fields are found
 /// automatically (in declaration order), or can be registered by name with <see cref="RegisterParameter"/> and
-/// <see cref="RegisterModule"/>.
+/// <see cref="RegisterModule"/>. A field holding an array or list of modules (<c>List&lt;Linear&gt;</c>, <c>Linear[]</c>) or of
+/// parameters is found too, as a <see cref="ModuleList"/> / <see cref="ParameterList"/> of the items it holds when the module's
+/// parameters are first asked for; modules added to such a list later are not seen: hold a <see cref="ModuleList"/> instead.
 /// </summary>
-public abstract class Module : IDisposable
+public abstract partial class Module : IDisposable
 {
     private readonly List<(string Name, Parameter? Param)> _params = new();
     private readonly List<(string Name, Module Module)> _modules = new();
@@ -48,6 +50,19 @@ public abstract class Module : IDisposable
         _modules.Add((name, module));
     }
 
+    // containers (ModuleList, ModuleDict, ParameterList) rename their entries when items are inserted or removed
+    private protected void ReplaceModules(IEnumerable<(string Name, Module Module)> modules)
+    {
+        _modules.Clear();
+        _modules.AddRange(modules);
+    }
+
+    private protected void ReplaceParameters(IEnumerable<(string Name, Parameter Parameter)> parameters)
+    {
+        _params.Clear();
+        _params.AddRange(parameters.Select(p => (p.Name, (Parameter?)p.Parameter)));
+    }
+
     /// <summary>Register a non-learnable tensor that belongs to the state (such as batch norm's running mean).</summary>
     /// <param name="name">Name in state dicts.</param>
     /// <param name="buffer">The tensor.</param>
@@ -77,6 +92,12 @@ public abstract class Module : IDisposable
                     _params.Add((ToSnake(name), p));
                 else if (value is Module m && !_modules.Any(x => ReferenceEquals(x.Module, m)))
                     _modules.Add((ToSnake(name), m));
+                // a plain collection of modules or parameters (torch silently ignores a Python list): its items, as a list
+                // (skipped when its items are registered already, as Sequential's own array of its layers)
+                else if (value is IEnumerable<Module> ms && value is not Module && !ms.All(i => _modules.Any(x => ReferenceEquals(x.Module, i))))
+                    _modules.Add((ToSnake(name), new ModuleList(ms)));
+                else if (value is IEnumerable<Parameter> ps && value is not Module && !ps.All(i => _params.Any(x => ReferenceEquals(x.Param, i))))
+                    _modules.Add((ToSnake(name), new ParameterList(ps)));
             }
         }
     }
