@@ -18,7 +18,8 @@ let env (k: string) (d: string) = defaultArg (Option.ofObj (Environment.GetEnvir
 let seeds = int (env "SEEDS" "20")
 let seed0 = int (env "SEED0" "0")
 let only = env "ONLY" ""
-for (fname, space, obj, noisy) in spaces |> List.filter (fun (n, _, _, _) -> only = "" || n = only) do
+let speedOnly = env "SPEED_ONLY" "" <> ""
+for (fname, space, obj, noisy) in spaces |> List.filter (fun (n, _, _, _) -> not speedOnly && (only = "" || n = only)) do
     for (sname, sampler) in samplers do
         let runs = Array.init seeds (fun s -> study sampler space obj noisy (seed0 + s) 100)
         let at k = median (runs |> Array.map (fun r -> r[k - 1]))
