@@ -98,9 +98,11 @@ internal sealed partial record TrainConfig
     }
 
     /// <summary>The SGD family's momentum: the given one, else 0.9 for momentum/nesterov and 0 for sgd.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public double EffectiveMomentum => Momentum ?? (Optimizer is "momentum" or "nesterov" ? 0.9 : 0.0);
 
     /// <summary>Whether the model, optimizer or scheduler uses any option of this file (else the first set's code runs).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool HasShape => Widths is not null || Dropouts is not null || Channels is not null || KernelSize is not null || DenseWidth is not null;
 
     /// <summary>The run's optimizer with its own hyperparameters (the defaults where they are not given).</summary>
