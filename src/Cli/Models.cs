@@ -3,7 +3,7 @@ using Hybrid.Nn;
 namespace Hybrid.Cli;
 
 /// <summary>The two Fashion-MNIST models of the training command and the initialisation strategies.</summary>
-internal static class Models
+internal static partial class Models
 {
     public static readonly string[] Names = { "mlp", "cnn" };
     public static readonly string[] Inits = { "default", "xavier", "kaiming", "orthogonal" };

@@ -47,6 +47,7 @@ var train = new Command("train", "train a model on Fashion-MNIST (with no option
     model, optimizer, lr, batchSize, epochs, scheduler, weightDecay, dropout, init, seed, device, data, name, runs, resume,
     valSplit, patience, l1, l2, augment, limit, logEvery, stopAfter, overwrite, keepCheckpoints, onNan, verbose, configFile, distributed,
 };
+TrainHyperOptions.Instance.AddTo(train); // optimizer hyperparameters, scheduler parameters, model shape
 train.SetAction(parse =>
 {
     try { return TrainCommand.Run(parse, new TrainOptions(model, optimizer, lr, batchSize, epochs, scheduler, weightDecay, dropout, init, seed, device,

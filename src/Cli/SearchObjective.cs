@@ -13,13 +13,18 @@ internal static class SearchObjective
 {
     /// <summary>The space parameters a trial maps onto <c>train</c> options, and how.</summary>
     public static readonly string[] TrainParams =
-        { "model", "optimizer", "lr", "batch_size", "scheduler", "weight_decay", "dropout", "init", "l1", "l2", "augment", "seed" };
+        { "model", "optimizer", "lr", "batch_size", "scheduler", "weight_decay", "dropout", "init", "l1", "l2", "augment", "seed",
+          "momentum", "nesterov", "beta1", "beta2", "rmsprop_alpha", "step_size", "step_gamma", "exp_gamma", "onecycle_pct_start",
+          "plateau_factor", "kernel_size", "dense_width", "depth", "conv_layers", "width_<i>", "dropout_<i>", "channels_<i>" };
+
+    /// <summary>The per-layer parameters: width_i and dropout_i (MLP hidden layer i, from 0), channels_i (CNN block i).</summary>
+    private static readonly System.Text.RegularExpressions.Regex PerLayer = new("^(width|dropout|channels)_([0-9]+)$");
 
     /// <summary>Fails, naming it, on a space parameter that is no train option (before anything is created).</summary>
     public static void CheckSpace(Space space, string source)
     {
         foreach (var p in space.Params)
-            if (!TrainParams.Contains(Key(p.Name)))
+            if (!TrainParams.Contains(Key(p.Name)) && !PerLayer.IsMatch(Key(p.Name)))
                 throw new ArgumentException($"search: --space {source}: parameter '{p.Name}' is not a train option the trials can set (expected {string.Join("|", TrainParams)})");
     }
 
@@ -30,7 +35,23 @@ internal static class SearchObjective
     public static TrainConfig Apply(TrainConfig b, IEnumerable<KeyValuePair<string, ParamValue>> config)
     {
         var c = b;
+        var widths = new SortedDictionary<int, int>();
+        var dropouts = new SortedDictionary<int, double>();
+        var channels = new SortedDictionary<int, int>();
+        int? depth = null, convLayers = null;
         foreach (var (name, v) in config)
+        {
+            if (PerLayer.Match(Key(name)) is { Success: true } m)
+            {
+                var i = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+                switch (m.Groups[1].Value)
+                {
+                    case "width": widths[i] = checked((int)v.AsInt); break;
+                    case "dropout": dropouts[i] = v.AsFloat; break;
+                    default: channels[i] = checked((int)v.AsInt); break;
+                }
+                continue;
+            }
             c = Key(name) switch
             {
                 "model" => c with { Model = v.ToString() },
@@ -45,8 +66,44 @@ internal static class SearchObjective
                 "batch_size" => c with { BatchSize = checked((int)v.AsInt) },
                 "seed" => c with { Seed = checked((int)v.AsInt) },
                 "augment" => c with { Augment = v.AsFloat != 0 },
+                "momentum" => c with { Momentum = v.AsFloat },
+                "nesterov" => c with { Nesterov = v.AsFloat != 0 },
+                "beta1" => c with { Beta1 = v.AsFloat },
+                "beta2" => c with { Beta2 = v.AsFloat },
+                "rmsprop_alpha" => c with { RmspropAlpha = v.AsFloat },
+                "step_size" => c with { StepSize = checked((int)v.AsInt) },
+                "step_gamma" => c with { StepGamma = v.AsFloat },
+                "exp_gamma" => c with { ExpGamma = v.AsFloat },
+                "onecycle_pct_start" => c with { OneCyclePctStart = v.AsFloat },
+                "plateau_factor" => c with { PlateauFactor = v.AsFloat },
+                "kernel_size" => c with { KernelSize = checked((int)v.AsInt) },
+                "dense_width" => c with { DenseWidth = checked((int)v.AsInt) },
+                "depth" => Set(c, () => depth = checked((int)v.AsInt)),
+                "conv_layers" => Set(c, () => convLayers = checked((int)v.AsInt)),
                 _ => throw new ArgumentException($"search: parameter '{name}' is not a train option"),
             };
+        }
+        // depth d: hidden layers 0..d-1, each width_i (else the default width of that layer, the last default beyond)
+        // and dropout_i (else --dropout); without depth, as many layers as the highest width_i/dropout_i names
+        int Layers(int? given, params IEnumerable<int>[] keys) => given ?? keys.SelectMany(k => k).DefaultIfEmpty(-1).Max() + 1;
+        int At(int[] defaults, int i) => defaults[Math.Min(i, defaults.Length - 1)];
+        var nHidden = Layers(depth, widths.Keys, dropouts.Keys);
+        if (nHidden > 0)
+        {
+            var w = Enumerable.Range(0, nHidden).Select(i => widths.TryGetValue(i, out var x) ? x : At(c.Widths ?? Models.DefaultWidths, i)).ToArray();
+            c = c with { Widths = w };
+            if (dropouts.Count > 0)
+                c = c with { Dropouts = Enumerable.Range(0, nHidden).Select(i => dropouts.TryGetValue(i, out var x) ? x : c.Dropout).ToArray() };
+        }
+        var nConv = Layers(convLayers, channels.Keys);
+        if (nConv > 0)
+            c = c with { Channels = Enumerable.Range(0, nConv).Select(i => channels.TryGetValue(i, out var x) ? x : At(c.Channels ?? Models.DefaultChannels, i)).ToArray() };
+        return c;
+    }
+
+    private static TrainConfig Set(TrainConfig c, Action set)
+    {
+        set();
         return c;
     }
 

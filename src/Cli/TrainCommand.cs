@@ -73,6 +73,7 @@ internal static class TrainCommand
                 Augment = parse.GetValue(o.Augment), Limit = parse.GetValue(o.Limit), LogEvery = parse.GetValue(o.LogEvery),
                 KeepCheckpoints = parse.GetValue(o.KeepCheckpoints), OnNan = parse.GetValue(o.OnNan)!,
             };
+            cfg = TrainHyperOptions.Instance.Apply(parse, cfg);
             cfg = cfg with { Name = parse.GetValue(o.Name) ?? RunFolder.uniqueName($"{cfg.Model}-{cfg.Optimizer}") };
             if (cfg.Name.Length == 0 || cfg.Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || cfg.Name is "." or "..")
                 throw new ArgumentException($"train: --name '{cfg.Name}' is invalid (expected a folder name without '/')");

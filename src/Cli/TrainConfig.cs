@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Hybrid.Cli;
 
 /// <summary>Everything that determines a training run; saved as config.json so that --resume continues it exactly.</summary>
-internal sealed record TrainConfig
+internal sealed partial record TrainConfig
 {
     public string Model { get; init; } = "mlp";
     public string Optimizer { get; init; } = "adam";
@@ -65,6 +65,7 @@ internal sealed record TrainConfig
         if (LogEvery <= 0) Fail("log-every", LogEvery, "a positive integer");
         if (KeepCheckpoints <= 0) Fail("keep-checkpoints", KeepCheckpoints, "a positive integer");
         if (!NanPolicies.Contains(OnNan)) Fail("on-nan", OnNan, string.Join("|", NanPolicies));
+        ValidateShape();
         ValidateDevice();
     }
 

@@ -67,11 +67,11 @@ internal sealed class Trainer
     private object? MakeScheduler(Optimizer opt, int batchesPerEpoch) => _cfg.Scheduler switch
     {
         "none" => null,
-        "step" => new StepLR(opt, stepSize: Math.Max(1, _cfg.Epochs / 3), gamma: 0.1),
-        "exponential" => new ExponentialLR(opt, gamma: 0.9),
+        "step" => new StepLR(opt, stepSize: _cfg.StepSize ?? Math.Max(1, _cfg.Epochs / 3), gamma: _cfg.StepGamma ?? 0.1),
+        "exponential" => new ExponentialLR(opt, gamma: _cfg.ExpGamma ?? 0.9),
         "cosine" => new CosineAnnealingLR(opt, tMax: _cfg.Epochs),
-        "onecycle" => new OneCycleLR(opt, maxLr: _cfg.EffectiveLr, totalSteps: _cfg.Epochs * batchesPerEpoch),
-        "plateau" => new ReduceLROnPlateau(opt, patience: 1),
+        "onecycle" => new OneCycleLR(opt, maxLr: _cfg.EffectiveLr, totalSteps: _cfg.Epochs * batchesPerEpoch, pctStart: _cfg.OneCyclePctStart ?? 0.3),
+        "plateau" => new ReduceLROnPlateau(opt, factor: _cfg.PlateauFactor ?? 0.1, patience: 1),
         _ => throw new ArgumentException($"train: unknown scheduler '{_cfg.Scheduler}'"),
     };
 
@@ -168,12 +168,12 @@ internal sealed class Trainer
             loader = epochLoader(0);
         }
 
-        var model = Models.Build(_cfg.Model, _cfg.Dropout, _cfg.Init, _cfg.Seed);
+        var model = Models.Build(_cfg);
         if (resume && _cfg.Device != "cpu")
             throw new ArgumentException($"train: --resume of a run on --device {_cfg.Device} is not supported (optimizer checkpoints load on the cpu)");
         // parameters move before the optimizer sees them: its fused step then runs on the device
         model.To(_cfg.Device);
-        var optimizer = MakeOptimizer(_cfg.Optimizer, model.Parameters(), _cfg.EffectiveLr, _cfg.WeightDecay);
+        var optimizer = _cfg.CreateOptimizer(model.Parameters());
         var scheduler = MakeScheduler(optimizer, loader.BatchCount);
         var progress = new Progress();
         if (resume) progress = Restore(runDir, model, optimizer, scheduler);
@@ -380,9 +380,9 @@ internal sealed class Trainer
     private void WarmUp(int[] sampleShape)
     {
         var clock = Stopwatch.StartNew();
-        var model = Models.Build(_cfg.Model, _cfg.Dropout, "default", _cfg.Seed);
+        var model = Models.Build(_cfg with { Init = "default" });
         model.To(_cfg.Device);
-        var optimizer = MakeOptimizer(_cfg.Optimizer, model.Parameters(), _cfg.EffectiveLr, _cfg.WeightDecay);
+        var optimizer = _cfg.CreateOptimizer(model.Parameters());
         var shape = new long[] { _cfg.BatchSize }.Concat(sampleShape.Select(d => (long)d)).ToArray();
         var x = Tensor.Zeros(shape).To(_cfg.Device);
         var y = Tensor.Zeros(new long[] { _cfg.BatchSize }, DType.Int64).To(_cfg.Device);

@@ -44,7 +44,9 @@ let ``TPE moves toward the good region of a quadratic`` () =
     let late = h |> Seq.skip 40 |> Seq.map (fun t -> f t.Config) |> Array.ofSeq
     let random = Array.init 200 (fun i -> f (RandomSampler.sample space (Rng.create (uint64 i))))
     Assert.True(Array.average late < 0.5 * Array.average random, sprintf "late TPE mean %.3f vs random %.3f" (Array.average late) (Array.average random))
-    Assert.True((late |> Array.filter (fun v -> v < 1.0)).Length >= 12)
+    // a random draw is below 1 with probability 1/3 (adam) x 1/3 (|log10 lr + 3| < 1 of 6 decades) = 1/9: about 2 of
+    // 20. The default (Optuna 3.1's kernel heights, which weigh the prior more) puts 11 there, exact densities 13.
+    Assert.True((late |> Array.filter (fun v -> v < 1.0)).Length >= 9)
 
 [<Fact>]
 let ``TPE starts with the random sampler's draws until ten trials finished`` () =

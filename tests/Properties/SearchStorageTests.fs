@@ -125,3 +125,36 @@ let ``PostgreSQL storage: claims, dense numbers, heartbeat reaping and re-queuei
     | Ok url ->
         use storage = PostgresStorage.openUrl url
         lifecycle storage
+
+[<Fact>]
+let ``a storage object's cached history follows another's writes: new trials, finishes, reaps; finished trials fixed`` () =
+    // Trials re-reads only new and unfinished trials: what another connection (another worker) writes must still show.
+    let path = tempDb ()
+    use writer = SqliteStorage.openFile path
+    use reader = SqliteStorage.openFile path
+    let study = writer.CreateStudy("cache", Minimize, """{"seed":1}""")
+    let c (x: float) : Config = Map.ofList [ "x", ParamValue.Float x ]
+    let a = writer.Claim(study.Id, "w", t0)
+    writer.SetConfig(study.Id, a.Number, c 0.5) |> ignore
+    let b = writer.Claim(study.Id, "w", t0)
+    Assert.Equal<TrialState list>([ Running; Running ], reader.Trials study.Id |> Array.map (fun t -> t.State) |> List.ofArray)
+    Assert.True(writer.Finish(study.Id, a.Number, Complete, Some 1.0, None, t0.AddSeconds 1.0))
+    writer.SetAttr(study.Id, a.Number, "late", "ignored")   // a finished trial takes no more writes
+    writer.SetConfig(study.Id, b.Number, c 0.25) |> ignore
+    writer.Report(study.Id, b.Number, 1L, 3.0) |> ignore
+    let again = reader.Trials study.Id
+    Assert.Equal<TrialState list>([ Complete; Running ], again |> Array.map (fun t -> t.State) |> List.ofArray)
+    Assert.Equal(Some 1.0, again[0].Value)
+    Assert.Equal<Config>(c 0.5, again[0].Config)
+    Assert.True(again[0].UserAttrs.IsEmpty)
+    Assert.Equal<Config>(c 0.25, again[1].Config)
+    Assert.Equal<(int64 * float) list>([ 1L, 3.0 ], again[1].Intermediate |> Map.toList)
+    // trial 1 dies: reaped (FAIL) and queued again as trial 2, both seen by the reader
+    Assert.Equal<int list>([ 1 ], writer.ReapStale(study.Id, TimeSpan.FromSeconds 2.0, t0.AddSeconds 10.0))
+    let last = reader.Trials study.Id
+    Assert.Equal<int list>([ 0; 1; 2 ], last |> Array.map (fun t -> t.Number) |> List.ofArray)
+    Assert.Equal<TrialState list>([ Complete; Fail; Waiting ], last |> Array.map (fun t -> t.State) |> List.ofArray)
+    Assert.Equal<Config>(c 0.25, last[2].Config)
+    // and the reader's answer is what a fresh storage object reads
+    use fresh = SqliteStorage.openFile path
+    Assert.Equal<Trial list>(fresh.Trials study.Id |> List.ofArray, last |> List.ofArray)

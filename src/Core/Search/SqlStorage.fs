@@ -43,8 +43,18 @@ module SqlSchema =
 /// A study storage over any ADO.NET database, given its dialect. Each call opens a (pooled) connection, so one
 /// instance serves many threads; every write is one transaction, retried while the database reports it busy, up to
 /// a bound, after which the error names the database.
+/// What one storage object has read of a study: its finished trials (COMPLETE, PRUNED, FAIL: no write changes them
+/// any more), the highest trial id read, and the ids of the trials that were unfinished when last read.
+type private StudyCache() =
+    member val Finished = ResizeArray<Trial>()
+    member val MaxId = 0L with get, set
+    member val Open = ResizeArray<int64>()
+    /// The connection Trials reads with, kept open between calls (opening runs the dialect's setup statements).
+    member val Connection: DbConnection = null with get, set
+
 type SqlStorage(dialect: SqlDialect, ?maxWait: TimeSpan) =
     let maxWait = defaultArg maxWait (TimeSpan.FromSeconds 60.0)
+    let caches = Collections.Generic.Dictionary<int64, StudyCache>()
     let ms (t: DateTimeOffset) = t.ToUnixTimeMilliseconds()
     let ofMs (v: obj) = if isNull v || v = box DBNull.Value then None else Some(DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64 v))
 
@@ -227,9 +237,11 @@ type SqlStorage(dialect: SqlDialect, ?maxWait: TimeSpan) =
         member _.SetAttr(s, number, key, value) =
             write (fun conn tx ->
                 match trialId conn tx s number with
-                | Some id ->
+                | Some id when (scalar conn tx "SELECT state FROM trials WHERE trial_id = @t" [ "@t", box id ])
+                               |> Option.exists (fun st -> string st = "WAITING" || string st = "RUNNING") ->
                     exec conn tx "DELETE FROM trial_attributes WHERE trial_id = @t AND key = @k" [ "@t", box id; "@k", box key ] |> ignore
                     exec conn tx "INSERT INTO trial_attributes (trial_id, key, value) VALUES (@t, @k, @v)" [ "@t", box id; "@k", box key; "@v", box value ] |> ignore
+                | Some _ -> () // a finished trial takes no more writes (as Report and Finish): its attributes are fixed
                 | None -> invalidArg "number" (sprintf "search storage %s: study %d has no trial %d" dialect.Describe s number))
 
         member _.ReapStale(s, timeout, now) =
@@ -251,30 +263,60 @@ type SqlStorage(dialect: SqlDialect, ?maxWait: TimeSpan) =
                     yield number ])
 
         member _.Trials s =
-            read (fun conn ->
+            let c = lock caches (fun () -> match caches.TryGetValue s with | true, c -> c | _ -> (let c = StudyCache() in caches[s] <- c; c))
+            lock c (fun () ->
+              if isNull c.Connection then c.Connection <- dialect.Open()
+              let conn = c.Connection
+              try
+                // the trials created since the last call (ids grow in commit order: every write holds the database's
+                // write lock) and the ones unfinished then; finished trials never change, so each is read once
+                let delta =
+                    "study_id = @s AND (trial_id > @max"
+                    + (if c.Open.Count = 0 then ")" else " OR trial_id IN (" + String.Join(",", c.Open) + "))")
+                let args = [ "@s", box s; "@max", box c.MaxId ]
                 let trials =
-                    rows conn null "SELECT trial_id, number, state, value, reason, started, ended, heartbeat FROM trials WHERE study_id = @s ORDER BY number"
-                        [ "@s", box s ] (fun r ->
+                    rows conn null ("SELECT trial_id, number, state, value, reason, started, ended, heartbeat FROM trials WHERE " + delta)
+                        args (fun r ->
                             r.GetInt64 0,
                             { Trial.create (int (r.GetInt64 1)) Map.empty with
                                 State = StorageText.parseState (r.GetString 2)
                                 Value = (if r.IsDBNull 3 then None else Some(r.GetDouble 3))
                                 FailReason = (if r.IsDBNull 4 then None else Some(r.GetString 4))
                                 Started = ofMs (r.GetValue 5); Ended = ofMs (r.GetValue 6); Heartbeat = ofMs (r.GetValue 7) })
-                let byTrial (sql: string) (read: DbDataReader -> 'a) =
-                    rows conn null sql [ "@s", box s ] (fun r -> r.GetInt64 0, read r)
+                let byTrial (table: string) (cols: string) (read: DbDataReader -> 'a) =
+                    if trials.Length = 0 then dict [] else
+                    rows conn null (sprintf "SELECT trial_id, %s FROM %s WHERE trial_id IN (SELECT trial_id FROM trials WHERE %s)" cols table delta) args
+                        (fun r -> r.GetInt64 0, read r)
                     |> Array.groupBy fst |> Array.map (fun (k, vs) -> k, Array.map snd vs) |> dict
-                let ps =
-                    byTrial "SELECT p.trial_id, p.name, p.kind, p.value FROM params p JOIN trials t ON t.trial_id = p.trial_id WHERE t.study_id = @s"
-                        (fun r -> r.GetString 1, StorageText.parseValue (r.GetString 2) (r.GetString 3))
-                let iv =
-                    byTrial "SELECT i.trial_id, i.step, i.value FROM intermediate_values i JOIN trials t ON t.trial_id = i.trial_id WHERE t.study_id = @s"
-                        (fun r -> r.GetInt64 1, readReal r 2)
-                let attrs =
-                    byTrial "SELECT a.trial_id, a.key, a.value FROM trial_attributes a JOIN trials t ON t.trial_id = a.trial_id WHERE t.study_id = @s"
-                        (fun r -> r.GetString 1, r.GetString 2)
+                let ps = byTrial "params" "name, kind, value" (fun r -> r.GetString 1, StorageText.parseValue (r.GetString 2) (r.GetString 3))
+                let iv = byTrial "intermediate_values" "step, value" (fun r -> r.GetInt64 1, readReal r 2)
+                let attrs = byTrial "trial_attributes" "key, value" (fun r -> r.GetString 1, r.GetString 2)
                 let get (d: Collections.Generic.IDictionary<int64, 'a[]>) id = match d.TryGetValue id with | true, v -> v | _ -> [||]
-                trials |> Array.map (fun (id, t) ->
-                    { t with Config = Map.ofArray (get ps id); Intermediate = Map.ofArray (get iv id); UserAttrs = Map.ofArray (get attrs id) }))
+                let fresh =
+                    trials |> Array.map (fun (id, t) ->
+                        id, { t with Config = Map.ofArray (get ps id); Intermediate = Map.ofArray (get iv id); UserAttrs = Map.ofArray (get attrs id) })
+                c.Open.Clear()
+                let unfinished = ResizeArray<Trial>()
+                for (id, t) in fresh do
+                    c.MaxId <- max c.MaxId id
+                    match t.State with
+                    | Waiting | Running ->
+                        c.Open.Add id
+                        unfinished.Add t
+                    | _ -> c.Finished.Add t
+                if fresh |> Array.exists (fun (_, t) -> t.State <> Waiting && t.State <> Running) then
+                    c.Finished.Sort(fun a b -> compare a.Number b.Number)
+                let all = Array.append (c.Finished.ToArray()) (unfinished.ToArray())
+                Array.sortInPlaceBy (fun (t: Trial) -> t.Number) all
+                all
+              with _ ->
+                // a broken connection is not reused; the next call opens another
+                c.Connection.Dispose()
+                c.Connection <- null
+                reraise ())
 
-        member _.Dispose() = dialect.Close()
+        member _.Dispose() =
+            lock caches (fun () ->
+                for c in caches.Values do
+                    lock c (fun () -> if not (isNull c.Connection) then c.Connection.Dispose(); c.Connection <- null))
+            dialect.Close()

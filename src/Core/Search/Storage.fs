@@ -38,7 +38,7 @@ type IStorage =
     abstract Heartbeat: study: int64 * number: int * now: DateTimeOffset -> bool
     /// Ends a Running trial as Complete, Pruned or Fail, with its value and (for Fail) the reason.
     abstract Finish: study: int64 * number: int * state: TrialState * value: float option * reason: string option * now: DateTimeOffset -> bool
-    /// Sets a user attribute of a trial (any state).
+    /// Sets a user attribute of a Waiting or Running trial (a finished trial takes no more writes: ignored).
     abstract SetAttr: study: int64 * number: int * key: string * value: string -> unit
     /// Marks Fail every Running trial whose heartbeat is older than the timeout, with the reason
     /// "heartbeat lost after Ns", and queues its configuration again as a new Waiting trial; returns the failed

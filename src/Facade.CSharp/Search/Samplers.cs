@@ -84,7 +84,7 @@ public sealed class TpeSampler : Sampler
         if (nStartupTrials < 0) throw new ArgumentException($"TpeSampler: nStartupTrials must be >= 0, got {nStartupTrials}", nameof(nStartupTrials));
         if (nEiCandidates < 1) throw new ArgumentException($"TpeSampler: nEiCandidates must be >= 1, got {nEiCandidates}", nameof(nEiCandidates));
         var d = Tpe.defaults;
-        _options = new TpeOptions(nStartupTrials, nEiCandidates, d.PriorWeight, d.MagicClip, d.ConsiderEndpoints, multivariate, d.Group, constantLiar, d.Gamma, d.Weights);
+        _options = new TpeOptions(nStartupTrials, nEiCandidates, d.PriorWeight, d.MagicClip, d.ConsiderEndpoints, multivariate, d.Group, constantLiar, d.Gamma, d.Weights, d.NormaliseKernels);
     }
 
     internal override CoreSampler Core => Tpe.sampler(_options);
