@@ -42,6 +42,32 @@ public sealed class SummaryWriter : IDisposable
         _core.AddScalars(step, scalars.Select(kv => Tuple.Create(kv.Key, kv.Value)));
     }
 
+    /// <summary>Logs the histogram of <paramref name="values"/> (e.g. a layer's weights) under <paramref name="tag"/> at <paramref name="step"/>.</summary>
+    /// <param name="tag">The histogram's name, e.g. "weights/fc1".</param>
+    /// <param name="values">The values to bin (all finite, at least one).</param>
+    /// <param name="step">The global step.</param>
+    /// <param name="bins">The number of equal-width buckets over [min, max].</param>
+    /// <exception cref="ArgumentException">An empty tag, a negative step, no values, a non-finite value or bins below 1.</exception>
+    public void AddHistogram(string tag, double[] values, long step, int bins = 30)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tag);
+        ArgumentNullException.ThrowIfNull(values);
+        if (step < 0) throw new ArgumentException($"SummaryWriter: step {step} is negative", nameof(step));
+        _core.AddHistogram(tag, values, step, bins);
+    }
+
+    /// <summary>Logs the histogram of a tensor's values (e.g. a <see cref="Hybrid.Nn.Parameter"/>) under <paramref name="tag"/> at <paramref name="step"/>.</summary>
+    /// <param name="tag">The histogram's name, e.g. "weights/fc1".</param>
+    /// <param name="values">A float32 or float64 tensor.</param>
+    /// <param name="step">The global step.</param>
+    /// <param name="bins">The number of equal-width buckets over [min, max].</param>
+    public void AddHistogram(string tag, Tensor values, long step, int bins = 30)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var flat = values.DType == DType.Float32 ? values.ToArray<float>().Select(v => (double)v).ToArray() : values.ToArray<double>();
+        AddHistogram(tag, flat, step, bins);
+    }
+
     /// <summary>Closes the event file.</summary>
     public void Dispose() => _core.Dispose();
 }
