@@ -213,8 +213,16 @@ type SummaryWriter(logDir: string) =
     member _.AddScalars(step: int64, scalars: (string * float) seq) =
         write { WallTime = TensorBoard.wallTime (); Step = step; FileVersion = None; Scalars = [ for t, v in scalars -> t, float32 v ] }
     /// Logs the histogram of `values` (`bins` equal-width buckets) under `tag` at `step`.
-    member _.AddHistogram(tag: string, values: float[], step: int64, bins: int) =
-        let value = Histogram.summaryValue tag bins values
+    member w.AddHistogram(tag: string, values: float[], step: int64, bins: int) =
+        w.AddSummaryValue(step, Histogram.summaryValue tag bins values)
+    /// Logs a run's hyperparameters (numbers, strings or bools) for TensorBoard's HPARAMS tab, with the final
+    /// `metrics` as scalars under their tags, as torch's add_hparams (three plugin events, then the scalars).
+    member w.AddHparams(hparams: (string * obj) seq, metrics: (string * float) seq, step: int64) =
+        let metrics = List.ofSeq metrics
+        for v in HParams.summaryValues hparams (List.map fst metrics) do w.AddSummaryValue(step, v)
+        if not metrics.IsEmpty then w.AddScalars(step, metrics)
+    /// Writes one event whose summary holds one pre-encoded Summary.Value.
+    member _.AddSummaryValue(step: int64, value: byte[]) =
         // Event { wall_time = 1; step = 2; summary = 5 { value = 1 } }: the Summary.Value bytes framed by hand,
         // as Event above holds scalars only
         let head = TensorBoard.encodeEvent { WallTime = TensorBoard.wallTime (); Step = step; FileVersion = None; Scalars = [] }

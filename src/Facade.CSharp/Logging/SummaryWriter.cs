@@ -68,6 +68,26 @@ public sealed class SummaryWriter : IDisposable
         AddHistogram(tag, flat, step, bins);
     }
 
+    /// <summary>
+    /// Logs a run's hyperparameters for TensorBoard's HPARAMS tab, with its final metrics (as torch's add_hparams):
+    /// the plugin's experiment, session-start and session-end events, then the metrics as scalars under their tags.
+    /// </summary>
+    /// <param name="hparams">Hyperparameters by name: numbers, strings or bools.</param>
+    /// <param name="metrics">The run's results by tag, e.g. "hparam/accuracy".</param>
+    /// <param name="step">The step the events are logged at.</param>
+    /// <exception cref="ArgumentException">A value that is not a number, string or bool (the message names it), or an empty name.</exception>
+    public void AddHparams(IReadOnlyDictionary<string, object> hparams, IReadOnlyDictionary<string, double> metrics, long step = 0)
+    {
+        ArgumentNullException.ThrowIfNull(hparams);
+        ArgumentNullException.ThrowIfNull(metrics);
+        if (hparams.Keys.Concat(metrics.Keys).Any(string.IsNullOrEmpty))
+            throw new ArgumentException("SummaryWriter: a hyperparameter or metric has an empty name", nameof(hparams));
+        foreach (var (k, v) in hparams)
+            if (v is not (string or bool or double or float or int or long or decimal or short or byte or uint or ulong))
+                throw new ArgumentException($"SummaryWriter: hyperparameter '{k}' is a {v?.GetType().Name ?? "null"} (expected a number, string or bool)", nameof(hparams));
+        _core.AddHparams(hparams.Select(kv => Tuple.Create(kv.Key, kv.Value)), metrics.Select(kv => Tuple.Create(kv.Key, kv.Value)), step);
+    }
+
     /// <summary>Closes the event file.</summary>
     public void Dispose() => _core.Dispose();
 }
