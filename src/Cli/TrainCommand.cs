@@ -52,6 +52,8 @@ internal static class TrainCommand
             var cfgPath = Path.Combine(resumeDir, "config.json");
             if (!File.Exists(cfgPath)) throw new ArgumentException($"train: --resume {resumeDir}: no config.json there (not a run directory)");
             cfg = TrainConfig.Load(cfgPath);
+            // --epochs given with --resume extends (or shortens) the run to that many epochs
+            if (parse.GetResult(o.Epochs) is { Implicit: false }) cfg = cfg with { Epochs = parse.GetValue(o.Epochs) };
             runDir = resumeDir;
         }
         else if (parse.GetValue(o.Config) is string configPath)
@@ -97,7 +99,7 @@ internal static class TrainCommand
             Directory.CreateDirectory(scratch);
         }
         using var claim = writer ? RunFolder.claim(resumeDir is not null ? ClaimMode.Resume : overwrite ? ClaimMode.Overwrite : ClaimMode.New, runDir) : null;
-        if (resumeDir is null && writer) cfg.Save(Path.Combine(runDir, "config.json"));
+        if (writer && (resumeDir is null || parse.GetResult(o.Epochs) is { Implicit: false })) cfg.Save(Path.Combine(runDir, "config.json"));
         var outDir = scratch ?? runDir;
 
         using var cts = new CancellationTokenSource();
@@ -110,6 +112,8 @@ internal static class TrainCommand
             ctx.Cancel = true;
             trainer.StopReason = reason;
             exitOnStop = code;
+            // a line of its own: the terminal's "^C" echo sits on the progress bar's line
+            say($"\n{reason}: stopping after the current batch with a checkpoint (send it again to end at once)");
             cts.Cancel();
         });
         using var sigint = Handle(PosixSignal.SIGINT, "Ctrl-C (SIGINT)", 130);
@@ -131,16 +135,20 @@ internal static class TrainCommand
         else
         {
             outcome = RunOutcome.Interrupted;
-            AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            // the bar spans the whole run; the ETA is the remaining batches times a smoothed time per batch
+            var eta = new EtaEstimator();
+            AnsiConsole.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
                 .Start(ctx =>
                 {
                     ProgressTask? task = null;
                     trainer.OnBatch = (ep, b, nb, loss, acc, lrNow, rate) =>
                     {
-                        task ??= ctx.AddTask("training", maxValue: nb);
-                        task.MaxValue = nb;
-                        task.Value = b;
-                        task.Description = $"epoch {ep + 1} loss {loss:F4} acc {acc:F3} lr {lrNow:G3} {rate:F0}/s";
+                        long done = (long)ep * nb + b, total = (long)cfg.Epochs * nb;
+                        task ??= ctx.AddTask("training", maxValue: total);
+                        task.MaxValue = total;
+                        task.Value = done;
+                        var left = eta.Update(done, total, System.Diagnostics.Stopwatch.GetTimestamp() / (double)System.Diagnostics.Stopwatch.Frequency);
+                        task.Description = $"epoch {ep + 1} loss {loss:F4} acc {acc:F3} lr {lrNow:G3} {rate:F0}/s ETA {EtaEstimator.Format(left)}";
                     };
                     outcome = trainer.Run(runDir, cts.Token, resumeDir is not null);
                 });

@@ -82,6 +82,13 @@ internal sealed class Trainer
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>The columns of steps.csv: the global step, that batch's loss, the learning rate after the step (as metrics.csv).</summary>
+    public static readonly string[] StepColumns = { "step", "loss", "lr" };
+
+    /// <summary>The columns of epochs.csv (train_loss: the sample-weighted mean batch loss of the epoch; epoch_seconds: the training loop's time).</summary>
+    public static readonly string[] EpochColumns =
+        { "epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr", "epoch_seconds" };
+
     /// <summary>The folder of the run's committed checkpoints (step-numbered subfolders).</summary>
     public static string CheckpointRoot(string runDir) => Path.Combine(runDir, "checkpoints");
 
@@ -182,10 +189,15 @@ internal sealed class Trainer
         Module net = ddp is null ? model : ddp;
         long firstStep = progress.Step;
         double trainingSeconds = 0;
+        // --resume --epochs N extends a finished run to N epochs
+        if (progress.Finished && progress.Epoch < _cfg.Epochs) progress = progress with { Finished = false };
 
         WarmUp(sampleShape);
         using var events = new SummaryWriter(runDir);
         using var metrics = new MetricsWriter(Path.Combine(runDir, "metrics.csv"));
+        // steps.csv: every step's batch loss; epochs.csv: one row per epoch (both cut back to the checkpoint on --resume)
+        using var steps = new Hybrid.Logging.CsvLogger(Path.Combine(runDir, "steps.csv"), StepColumns);
+        using var epochs = new Hybrid.Logging.CsvLogger(Path.Combine(runDir, "epochs.csv"), EpochColumns);
         var parameters = model.Parameters().ToArray();
         double accuracy = double.NaN;
         var clock = Stopwatch.StartNew();
@@ -232,13 +244,17 @@ internal sealed class Trainer
                     Batch = b, Step = progress.Step + 1, LossSum = progress.LossSum + lossValue * targets.Length,
                     Correct = progress.Correct + correct, Seen = progress.Seen + targets.Length,
                 };
+                steps.Log(progress.Step, lossValue, optimizer.ParamGroups[0].Lr);
                 if (progress.Step % _cfg.LogEvery == 0)
                 {
                     var lr = optimizer.ParamGroups[0].Lr;
-                    events.AddScalar("train/loss", lossValue, progress.Step);
-                    metrics.Append(new MetricsRow(progress.Step, epoch + 1, progress.LossSum / progress.Seen, double.NaN, double.NaN, lr,
+                    // one definition: train_loss (CSV) = train/loss (TensorBoard) = the sample-weighted mean loss of the
+                    // epoch's batches so far; the batch's own loss is train/batch_loss (and steps.csv's loss)
+                    var runningLoss = progress.LossSum / progress.Seen;
+                    events.AddScalars(progress.Step, new[] { Tuple.Create("train/loss", runningLoss), Tuple.Create("train/batch_loss", (double)lossValue) });
+                    metrics.Append(new MetricsRow(progress.Step, epoch + 1, runningLoss, double.NaN, double.NaN, lr,
                         progress.Seconds + epochClock.Elapsed.TotalSeconds));
-                    OnBatch?.Invoke(epoch, b, loader.BatchCount, progress.LossSum / progress.Seen, (double)progress.Correct / progress.Seen, lr,
+                    OnBatch?.Invoke(epoch, b, loader.BatchCount, runningLoss, (double)progress.Correct / progress.Seen, lr,
                         progress.Seen / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds));
                 }
                 OnStep?.Invoke(progress.Step);
@@ -264,6 +280,7 @@ internal sealed class Trainer
             accuracy = testAcc;
             var lrNow = optimizer.ParamGroups[0].Lr;
             metrics.Append(new MetricsRow(progress.Step, epoch + 1, trainLoss, valLoss, testAcc, lrNow, progress.Seconds));
+            epochs.Log(epoch + 1, progress.Step, trainLoss, trainAcc, valLoss, valAcc, testLoss, testAcc, lrNow, trainSeconds);
             events.AddScalars(progress.Step, new[]
             {
                 Tuple.Create("epoch/train_loss", trainLoss), Tuple.Create("epoch/train_accuracy", trainAcc),
@@ -367,6 +384,8 @@ internal sealed class Trainer
         }
         var csv = Path.Combine(runDir, "metrics.csv");
         if (File.Exists(csv)) MetricsPurge.purgeAfter(csv, progress.Step);
+        Hybrid.Logging.CsvLogger.TruncateAfter(Path.Combine(runDir, "steps.csv"), "step", progress.Step);
+        Hybrid.Logging.CsvLogger.TruncateAfter(Path.Combine(runDir, "epochs.csv"), "step", progress.Step);
         foreach (var ev in Directory.GetFiles(runDir, "events.out.tfevents.*")) TensorBoard.purgeAfter(ev, progress.Step);
         return progress;
     }

@@ -197,11 +197,12 @@ type SummaryWriter(logDir: string) =
         let stem = Path.Combine(logDir, sprintf "events.out.tfevents.%d.%s" (DateTimeOffset.UtcNow.ToUnixTimeSeconds()) Environment.MachineName)
         Seq.initInfinite (fun i -> if i = 0 then stem else sprintf "%s.%d" stem i) |> Seq.find (File.Exists >> not)
     let stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read)
-    let write (e: Event) =
-        let r = TensorBoard.frameRecord (TensorBoard.encodeEvent e)
+    let write' (payload: byte[]) =
+        let r = TensorBoard.frameRecord payload
         lock stream (fun () ->
             stream.Write(r, 0, r.Length)
             stream.Flush())
+    let write (e: Event) = write' (TensorBoard.encodeEvent e)
     do write { WallTime = TensorBoard.wallTime (); Step = 0L; FileVersion = Some TensorBoard.fileVersion; Scalars = [] }
     /// The event file being written.
     member _.Path = path
@@ -211,6 +212,30 @@ type SummaryWriter(logDir: string) =
     /// Logs several scalars at one step in a single event.
     member _.AddScalars(step: int64, scalars: (string * float) seq) =
         write { WallTime = TensorBoard.wallTime (); Step = step; FileVersion = None; Scalars = [ for t, v in scalars -> t, float32 v ] }
+    /// Logs the histogram of `values` (`bins` equal-width buckets) under `tag` at `step`.
+    member w.AddHistogram(tag: string, values: float[], step: int64, bins: int) =
+        w.AddSummaryValue(step, Histogram.summaryValue tag bins values)
+    /// Logs a run's hyperparameters (numbers, strings or bools) for TensorBoard's HPARAMS tab, with the final
+    /// `metrics` as scalars under their tags, as torch's add_hparams (three plugin events, then the scalars).
+    member w.AddHparams(hparams: (string * obj) seq, metrics: (string * float) seq, step: int64) =
+        let metrics = List.ofSeq metrics
+        for v in HParams.summaryValues hparams (List.map fst metrics) do w.AddSummaryValue(step, v)
+        if not metrics.IsEmpty then w.AddScalars(step, metrics)
+    /// Writes one event whose summary holds one pre-encoded Summary.Value.
+    member _.AddSummaryValue(step: int64, value: byte[]) =
+        // Event { wall_time = 1; step = 2; summary = 5 { value = 1 } }: the Summary.Value bytes framed by hand,
+        // as Event above holds scalars only
+        let head = TensorBoard.encodeEvent { WallTime = TensorBoard.wallTime (); Step = step; FileVersion = None; Scalars = [] }
+        let len (n: int) =
+            let out = ResizeArray<byte>()
+            let mutable v = uint64 n
+            while v >= 0x80UL do
+                out.Add(byte (v &&& 0x7FUL) ||| 0x80uy)
+                v <- v >>> 7
+            out.Add(byte v)
+            out.ToArray()
+        let summary = Array.concat [ [| 0x0Auy |]; len value.Length; value ]
+        write' (Array.concat [ head; [| 0x2Auy |]; len summary.Length; summary ])
     /// Closes the file.
     member _.Dispose() = stream.Dispose()
     interface IDisposable with

@@ -12,7 +12,8 @@ Shares no code with Hybrid's writer:
     tensorflow.Summary with the field numbers and types of tensorflow/core/util/event.proto and
     tensorflow/core/framework/summary.proto.
 
-Prints a JSON list of {"step", "wall_time", "file_version"?, "scalars": {tag: value}}.
+Prints a JSON list of {"step", "wall_time", "file_version"?, "scalars": {tag: value},
+"histograms"?: {tag: {min, max, num, sum, sum_squares, bucket_limit, bucket}}}.
 Exits 1 on a CRC mismatch, truncated record, protobuf parse error, unknown field, or a first
 record that is not TensorBoard's file-version event; 2 on bad usage or missing runtime.
 """
@@ -220,6 +221,7 @@ def decode(path):
         if what == "file_version":
             item["file_version"] = ev.file_version
         scalars = {}
+        histograms = {}
         if what == "summary":
             if _unknown_count(ev.summary):
                 raise BadFile("record %d: Summary has unknown fields" % i)
@@ -230,7 +232,14 @@ def decode(path):
                     if v.tag in scalars:
                         raise BadFile("record %d: tag %r twice in one summary" % (i, v.tag))
                     scalars[v.tag] = v.simple_value
+                elif v.WhichOneof("value") == "histo":
+                    h = v.histo
+                    histograms[v.tag] = {"min": h.min, "max": h.max, "num": h.num, "sum": h.sum,
+                                         "sum_squares": h.sum_squares, "bucket_limit": list(h.bucket_limit),
+                                         "bucket": list(h.bucket)}
         item["scalars"] = scalars
+        if histograms:
+            item["histograms"] = histograms
         out.append(item)
     return out
 
