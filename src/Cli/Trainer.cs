@@ -331,9 +331,9 @@ internal sealed class Trainer
         }
         if (ddp is not null && progress.Step > firstStep)
         {
-            var steps = progress.Step - firstStep;
-            _log($"distributed: {WorldSize} ranks, {1000 * trainingSeconds / steps:F2} ms per step, waiting on communication {100 * ddp.WaitSeconds / Math.Max(1e-9, trainingSeconds):F1}% of the time " +
-                 $"(allreduce {1000 * ddp.CommunicationSeconds / steps:F2} ms per step on the communication thread), {ddp.BytesSentPerStep} bytes sent per step per rank " +
+            var stepCount = progress.Step - firstStep;
+            _log($"distributed: {WorldSize} ranks, {1000 * trainingSeconds / stepCount:F2} ms per step, waiting on communication {100 * ddp.WaitSeconds / Math.Max(1e-9, trainingSeconds):F1}% of the time " +
+                 $"(allreduce {1000 * ddp.CommunicationSeconds / stepCount:F2} ms per step on the communication thread), {ddp.BytesSentPerStep} bytes sent per step per rank " +
                  $"(ring allreduce 2(N-1)/N of {ddp.GradientBytes} gradient bytes, {ddp.BucketBytes.Length} buckets)");
         }
         if (Writer)
