@@ -50,7 +50,9 @@ public class MigrationDocTests(ITestOutputHelper output)
     {
         var asm = typeof(Hybrid.Tensor).Assembly;
         var types = asm.GetExportedTypes();
-        Type? Find(string name) => types.FirstOrDefault(t => string.Equals(t.FullName?.Replace('+', '.'), "Hybrid." + name, StringComparison.Ordinal));
+        // a generic type is named without its arity: `Data.DataLoader` is DataLoader<T>
+        static string? Plain(Type t) => t.FullName is string n ? System.Text.RegularExpressions.Regex.Replace(n.Replace('+', '.'), "`[0-9]+", "") : null;
+        Type? Find(string name) => types.FirstOrDefault(t => string.Equals(Plain(t), "Hybrid." + name, StringComparison.Ordinal));
         if (Find(reference) is not null) return true;
         int dot = reference.LastIndexOf('.');
         if (dot < 0) return false;
