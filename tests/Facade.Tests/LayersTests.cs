@@ -190,6 +190,26 @@ public class LayersTests
         Assert.Equal(4, new Sequential(new Linear(2, 3), new ReLU(), new Linear(3, 1)).NamedParameters().Count());
     }
 
+    private sealed class Wrapper : Module
+    {
+        private readonly Linear _inner = new(3, 2, seed: 7);
+        private readonly Parameter[] _all;
+        private readonly Parameter _tied;
+        public Wrapper() { _all = _inner.Parameters().ToArray(); _tied = _all[0]; }
+        public override Tensor Forward(Tensor x) => _inner.Forward(x);
+    }
+
+    [Fact]
+    public void AParameterHeldTwiceIsListedOnceUnderItsFirstName()
+    {
+        // a wrapper keeping an array of its submodule's parameters (as DistributedDataParallel does), and a tied field
+        var w = new Wrapper();
+        // own parameters come first, as in torch's named_parameters: the tied weight keeps the wrapper's name
+        Assert.Equal(new[] { "tied", "inner.bias" }, w.NamedParameters().Select(p => p.Name));
+        Assert.Equal(3 * 2 + 2, w.Parameters().Sum(p => p.Numel));
+        Assert.Equal(new[] { "inner" }, w.NamedChildren().Select(c => c.Name));
+    }
+
     [Fact]
     public void ToStringPrintsTheModuleTreeLikeTorch()
     {

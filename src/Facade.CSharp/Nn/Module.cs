@@ -96,11 +96,15 @@ public abstract partial class Module : IDisposable
                 // (skipped when its items are registered already, as Sequential's own array of its layers)
                 else if (value is IEnumerable<Module> ms && value is not Module && !ms.All(i => _modules.Any(x => ReferenceEquals(x.Module, i))))
                     _modules.Add((ToSnake(name), new ModuleList(ms)));
-                else if (value is IEnumerable<Parameter> ps && value is not Module && !ps.All(i => _params.Any(x => ReferenceEquals(x.Param, i))))
+                else if (value is IEnumerable<Parameter> ps && value is not Module && !ps.All(Known))
                     _modules.Add((ToSnake(name), new ParameterList(ps)));
             }
         }
     }
+
+    // a parameter this module holds already, directly or through a submodule found so far (DDP's array of its module's parameters)
+    private bool Known(Parameter q) =>
+        _params.Any(x => ReferenceEquals(x.Param, q)) || _modules.Any(x => x.Module.Parameters().Any(y => ReferenceEquals(y, q)));
 
     private static string ToSnake(string name) =>
         string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
@@ -116,11 +120,13 @@ public abstract partial class Module : IDisposable
     public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
     {
         Discover();
+        // each parameter once, under its first name (torch's remove_duplicate=True: tied weights are not stepped twice)
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
         foreach (var (n, p) in _params)
-            if (p is not null) yield return (n, p);
+            if (p is not null && seen.Add(p)) yield return (n, p);
         foreach (var (mn, m) in _modules)
             foreach (var (n, p) in m.NamedParameters())
-                yield return ($"{mn}.{n}", p);
+                if (seen.Add(p)) yield return ($"{mn}.{n}", p);
     }
 
     /// <summary>Every parameter of this module and its submodules, in a stable order.</summary>
