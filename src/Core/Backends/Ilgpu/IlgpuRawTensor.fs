@@ -79,6 +79,10 @@ module internal Reduction =
     /// TensorKernels.SoftmaxTree: softmax (log = 1: log-softmax) of each row.
     let softmax<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'W: struct and 'W :> IWiden<'T>> (gpu: Gpu) (cfg: KernelConfig) (x: ArrayView<'T>) (y: ArrayView<'T>) (dim: int) (inner: int) (log: int) =
         (tree<Action<AcceleratorStream, KernelConfig, ArrayView<'T>, ArrayView<'T>, int, int, int>, 'T, 'W> gpu "SoftmaxTree").Invoke(gpu.Stream, cfg, x, y, dim, inner, log)
+    /// ScanKernels.Scan: the running sum or product (prod = 1) of each line, forwards or from the end (rev = 1).
+    let scan<'T, 'W when 'T: unmanaged and 'T: struct and 'T: (new: unit -> 'T) and 'T :> ValueType and 'W: struct and 'W :> IWiden<'T>> (gpu: Gpu) (ext: Index1D) (x: ArrayView<'T>) (y: ArrayView<'T>) (dim: int) (inner: int) (prod: int) (rev: int) =
+        gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<'T>, ArrayView<'T>, int, int, int, int>>("Scan:" + typeof<'T>.Name, typeof<ScanKernels>, "Scan", [| typeof<'T>; typeof<'W> |])
+            .Invoke(gpu.Stream, ext, x, y, dim, inner, prod, rev)
 
 /// Matrix products on dense device buffers: cuBLAS on CUDA (when it loads), else the tiled shared-memory kernel.
 module internal Gemm =
@@ -427,8 +431,8 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
             let prod = match op with CumProd -> 1 | CumSum -> 0
             let rev = if reverse then 1 else 0
             match dtype with
-            | Float32 -> gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<float32>, int, int, int, int>>("SK.Scan32", typeof<ScanKernels>, "Scan32", [||]).Invoke(gpu.Stream, ext, t.V32, Dev.view y, k, inner, prod, rev)
-            | _ -> gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>>("SK.Scan64", typeof<ScanKernels>, "Scan64", [||]).Invoke(gpu.Stream, ext, t.V64, Dev.view y, k, inner, prod, rev)
+            | Float32 -> Reduction.scan<float32, Widen32> gpu ext t.V32 (Dev.view y) k inner prod rev
+            | _ -> Reduction.scan<float, Widen64> gpu ext t.V64 (Dev.view y) k inner prod rev
         IlgpuRawTensor.Of(y, dtype, shape)
     member private t.SoftmaxOf(dim: int, log: int) : RawTensor =
         t.FloatsOnly (if log = 1 then "log_softmax" else "softmax")
