@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Optim
 
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Runtime.Intrinsics
 open Hybrid.Core
 
@@ -22,6 +23,7 @@ type RmspropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T,
         RmspropRule<'T>(V.ofFloat h.Lr, V.ofFloat h.Alpha, V.ofFloat (1.0 - h.Alpha), V.ofFloat h.Eps, V.ofFloat h.WeightDecay,
                         V.ofFloat h.Momentum, V.ofFloat (if h.Maximize then -1.0 else 1.0), Flag h.Centered, Flag (h.Momentum > 0.0))
     interface IRule<'T> with
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Num<'T>, x: byref<Lane<Num<'T>>>) =
             let g = Num sign * g + Num wd * x.P
             x.A <- Num alpha * x.A + Num alpha1 * g * g
@@ -34,6 +36,7 @@ type RmspropRule<'T when 'T: struct and 'T :> IFloatingPointIeee754<'T>>(lr: 'T,
                 x.B <- Num momentum * x.B + g / avg
                 x.P <- x.P - Num lr * x.B
             else x.P <- x.P - Num lr * g / avg
+        [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
         member _.Invoke(g: Vector256<'T>, x: byref<Lane<Vector256<'T>>>) =
             let g = V.all sign * g + V.all wd * x.P
             x.A <- V.all alpha * x.A + V.all alpha1 * g * g
