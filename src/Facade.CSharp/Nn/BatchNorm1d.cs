@@ -5,12 +5,15 @@ using CoreTensor = Hybrid.Core.Tensor;
 namespace Hybrid.Nn;
 
 /// <summary>
-/// Batch normalisation over [N, C] or [N, C, L] inputs (<c>torch.nn.BatchNorm1d</c>, Ioffe &amp; Szegedy 2015):
-/// y = (x − E[x]) / √(Var[x] + ε) · γ + β, with batch statistics in training mode (biased variance) and running
-/// estimates updated as r ← (1 − momentum)·r + momentum·stat (unbiased variance) for evaluation mode.
+/// What <see cref="BatchNorm1d"/> and <see cref="BatchNorm2d"/> share (torch's <c>_BatchNorm</c>, Ioffe &amp; Szegedy 2015):
+/// y = (x − E[x]) / √(Var[x] + ε) · γ + β per channel (axis 1), with batch statistics in training mode (biased variance)
+/// and running estimates updated as r ← (1 − momentum)·r + momentum·stat (unbiased variance) for evaluation mode.
+/// The arithmetic is the core's <c>Normalization.batchNorm</c>; a subclass states only which input ranks it takes.
 /// </summary>
-public sealed class BatchNorm1d : Module
+public abstract class BatchNorm : Module
 {
+    private readonly string _name;
+
     /// <summary>Number of features (channels) C.</summary>
     public int NumFeatures { get; }
 
@@ -32,16 +35,18 @@ public sealed class BatchNorm1d : Module
     /// <summary>Running variance, shape [C].</summary>
     public Tensor RunningVar => GetBuffer("running_var");
 
-    /// <summary>Batch normalisation of <paramref name="numFeatures"/> channels.</summary>
+    /// <summary>Batch normalisation of <paramref name="numFeatures"/> channels, named <paramref name="name"/> in errors.</summary>
+    /// <param name="name">The layer's name for error messages ("BatchNorm1d").</param>
     /// <param name="numFeatures">C.</param>
     /// <param name="eps">ε.</param>
     /// <param name="momentum">Running-statistics momentum.</param>
-    /// <param name="affine">Learn γ and β.</param>
+    /// <param name="affine">Learn γ (ones) and β (zeros).</param>
     /// <param name="dtype">Element type.</param>
-    public BatchNorm1d(int numFeatures, double eps = 1e-5, double momentum = 0.1, bool affine = true, DType dtype = DType.Float32)
+    private protected BatchNorm(string name, int numFeatures, double eps, double momentum, bool affine, DType dtype)
     {
-        if (numFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, $"BatchNorm1d: numFeatures must be positive (got {numFeatures})");
-        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"BatchNorm1d: eps must be > 0 (got {eps})");
+        _name = name;
+        if (numFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, $"{name}: numFeatures must be positive (got {numFeatures})");
+        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{name}: eps must be > 0 (got {eps})");
         NumFeatures = numFeatures; Eps = eps; Momentum = momentum;
         if (affine)
         {
@@ -52,30 +57,45 @@ public sealed class BatchNorm1d : Module
         RegisterBuffer("running_var", Tensor.Ones(new long[] { numFeatures }, dtype));
     }
 
+    /// <summary>Whether an input of rank <paramref name="dim"/> is accepted.</summary>
+    private protected abstract bool AcceptsRank(int dim);
+
+    /// <summary>The accepted input shapes, for the error message ("[N, 4] or [N, 4, L]").</summary>
+    private protected abstract string ExpectedShapes { get; }
+
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if ((input.Dim != 2 && input.Dim != 3) || input.Shape[1] != NumFeatures)
-            throw new ArgumentException($"BatchNorm1d: expected input [N, {NumFeatures}] or [N, {NumFeatures}, L], got [{string.Join(",", input.Shape)}]", nameof(input));
-        return BatchNormCore.Apply(this, input, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, RegisterBuffer);
-    }
-}
-
-// the core's batch norm (Hybrid.Core.Normalization.batchNorm) for BatchNorm1d and BatchNorm2d: the output, and the
-// running estimates stored back as buffers in training mode
-internal static class BatchNormCore
-{
-    internal static Tensor Apply(Module m, Tensor input, Parameter? weight, Parameter? bias, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Action<string, Tensor> setBuffer)
-    {
+        if (!AcceptsRank(input.Dim) || input.Shape[1] != NumFeatures)
+            throw new ArgumentException($"{_name}: expected input {ExpectedShapes}, got [{string.Join(",", input.Shape)}]", nameof(input));
         static FSharpOption<CoreTensor> Opt(Parameter? p) => p is null ? FSharpOption<CoreTensor>.None : FSharpOption<CoreTensor>.Some(p.Core);
-        var r = Normalization.batchNorm(m.Training, momentum, eps, runningMean.Core, runningVar.Core, Opt(weight), Opt(bias), input.Core);
-        if (m.Training)
+        var r = Normalization.batchNorm(Training, Momentum, Eps, RunningMean.Core, RunningVar.Core, Opt(Weight), Opt(Bias), input.Core);
+        if (Training)
         {
-            setBuffer("running_mean", new Tensor(r.RunningMean));
-            setBuffer("running_var", new Tensor(r.RunningVar));
+            RegisterBuffer("running_mean", new Tensor(r.RunningMean));
+            RegisterBuffer("running_var", new Tensor(r.RunningVar));
         }
         return new Tensor(r.Output);
     }
+}
+
+/// <summary>
+/// Batch normalisation over [N, C] or [N, C, L] inputs (<c>torch.nn.BatchNorm1d</c>): statistics per channel over the
+/// batch (and the length axis); see <see cref="BatchNorm"/>.
+/// </summary>
+public sealed class BatchNorm1d : BatchNorm
+{
+    /// <summary>Batch normalisation of <paramref name="numFeatures"/> channels.</summary>
+    /// <param name="numFeatures">C.</param>
+    /// <param name="eps">ε.</param>
+    /// <param name="momentum">Running-statistics momentum.</param>
+    /// <param name="affine">Learn γ and β.</param>
+    /// <param name="dtype">Element type.</param>
+    public BatchNorm1d(int numFeatures, double eps = 1e-5, double momentum = 0.1, bool affine = true, DType dtype = DType.Float32)
+        : base("BatchNorm1d", numFeatures, eps, momentum, affine, dtype) { }
+
+    private protected override bool AcceptsRank(int dim) => dim == 2 || dim == 3;
+
+    private protected override string ExpectedShapes => $"[N, {NumFeatures}] or [N, {NumFeatures}, L]";
 }

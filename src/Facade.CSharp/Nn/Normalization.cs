@@ -5,34 +5,11 @@ using CoreTensor = Hybrid.Core.Tensor;
 namespace Hybrid.Nn;
 
 /// <summary>
-/// Batch normalisation over [N, C, H, W] inputs (<c>torch.nn.BatchNorm2d</c>, Ioffe &amp; Szegedy 2015): per channel,
-/// y = (x − E[x]) / √(Var[x] + ε) · γ + β over the batch and both spatial axes; batch statistics (biased variance) when
-/// training, which move the running estimates r ← (1 − momentum)·r + momentum·stat (unbiased variance) used in evaluation.
-/// The arithmetic is the core's <c>Normalization.batchNorm</c>, shared with <see cref="BatchNorm1d"/>.
+/// Batch normalisation over [N, C, H, W] inputs (<c>torch.nn.BatchNorm2d</c>): statistics per channel over the batch
+/// and both spatial axes; see <see cref="BatchNorm"/>.
 /// </summary>
-public sealed class BatchNorm2d : Module
+public sealed class BatchNorm2d : BatchNorm
 {
-    /// <summary>Number of channels C.</summary>
-    public int NumFeatures { get; }
-
-    /// <summary>ε added to the variance.</summary>
-    public double Eps { get; }
-
-    /// <summary>Weight of the newest batch in the running statistics.</summary>
-    public double Momentum { get; }
-
-    /// <summary>γ, shape [C] (null without affine).</summary>
-    public Parameter? Weight { get; }
-
-    /// <summary>β, shape [C] (null without affine).</summary>
-    public Parameter? Bias { get; }
-
-    /// <summary>Running mean, shape [C].</summary>
-    public Tensor RunningMean => GetBuffer("running_mean");
-
-    /// <summary>Running variance, shape [C].</summary>
-    public Tensor RunningVar => GetBuffer("running_var");
-
     /// <summary>Batch normalisation of <paramref name="numFeatures"/> channels.</summary>
     /// <param name="numFeatures">C.</param>
     /// <param name="eps">ε.</param>
@@ -40,27 +17,11 @@ public sealed class BatchNorm2d : Module
     /// <param name="affine">Learn γ (ones) and β (zeros).</param>
     /// <param name="dtype">Element type.</param>
     public BatchNorm2d(int numFeatures, double eps = 1e-5, double momentum = 0.1, bool affine = true, DType dtype = DType.Float32)
-    {
-        if (numFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, $"BatchNorm2d: numFeatures must be positive (got {numFeatures})");
-        if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"BatchNorm2d: eps must be > 0 (got {eps})");
-        NumFeatures = numFeatures; Eps = eps; Momentum = momentum;
-        if (affine)
-        {
-            Weight = new Parameter(Tensor.Ones(new long[] { numFeatures }, dtype));
-            Bias = new Parameter(Tensor.Zeros(new long[] { numFeatures }, dtype));
-        }
-        RegisterBuffer("running_mean", Tensor.Zeros(new long[] { numFeatures }, dtype));
-        RegisterBuffer("running_var", Tensor.Ones(new long[] { numFeatures }, dtype));
-    }
+        : base("BatchNorm2d", numFeatures, eps, momentum, affine, dtype) { }
 
-    /// <inheritdoc />
-    public override Tensor Forward(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        if (input.Dim != 4 || input.Shape[1] != NumFeatures)
-            throw new ArgumentException($"BatchNorm2d: expected input [N, {NumFeatures}, H, W], got [{string.Join(",", input.Shape)}]", nameof(input));
-        return BatchNormCore.Apply(this, input, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, RegisterBuffer);
-    }
+    private protected override bool AcceptsRank(int dim) => dim == 4;
+
+    private protected override string ExpectedShapes => $"[N, {NumFeatures}, H, W]";
 }
 
 /// <summary>
