@@ -29,10 +29,9 @@ module Tape =
         | true, prev -> grads.[t] <- prev + g
         | _ -> grads.[t] <- g
 
-    /// Propagate seeds from roots to every tensor on the graph; returns all gradients by tensor.
-    /// Frees each visited node unless retainGraph. With createGraph the rules record, so the result
-    /// can be differentiated again.
-    let propagate (roots: Tensor[]) (seeds: Tensor[]) (retainGraph: bool) (createGraph: bool) =
+    // The reverse walk shared by `propagate` and `propagateWith`: seeds accumulate from the roots through every
+    // recorded rule; with a callback, leaves are also counted down by their consumers and reported when final.
+    let private walk (roots: Tensor[]) (seeds: Tensor[]) (retainGraph: bool) (createGraph: bool) (onLeafFinal: (Tensor -> Tensor -> unit) voption) =
         let grads = Dictionary<Tensor, Tensor>(HashIdentity.Reference)
         for r, s in Array.zip roots seeds do accumulate grads r s
         let order = topo roots
@@ -40,54 +39,29 @@ module Tape =
         for t in order do
             if not t.IsLeaf && t.Node.IsFreed then
                 invalidOp (sprintf "backward: the graph through '%s' (output shape %s) was already freed by an earlier backward; pass retainGraph=true to the first backward to go through it twice" t.Node.Op (Shape.show t.Shape))
-        use _ = if createGraph then GradMode.EnableGrad() else GradMode.NoGrad()
-        for t in order do
-            if not t.IsLeaf then
-                match grads.TryGetValue t with
-                | true, g ->
-                    let node = t.Node
-                    let gin = node.Backward g
-                    if not retainGraph then node.Free()
-                    for i in 0 .. node.Inputs.Length - 1 do
-                        let x = node.Inputs.[i]
-                        let gx = gin.[i]
-                        if x.RequiresGrad && not (isNull gx) then
-                            if gx.Shape <> x.Shape then
-                                invalidOp (sprintf "backward: the rule of '%s' gave a gradient of shape %s for an input of shape %s" node.Op (Shape.show gx.Shape) (Shape.show x.Shape))
-                            accumulate grads x gx
-                | _ -> if not retainGraph then t.Node.Free()
-        grads
-
-    /// `propagate`, calling `onLeafFinal leaf gradient` once for each leaf that requires grad as soon as its
-    /// gradient is final: every node that consumes the leaf has passed its contribution back. Consumers are counted
-    /// over the topological order first, then counted down as the walk visits them (a visited node whose
-    /// gradient is absent still counts down), so a leaf is final right after its last consumer; leaves reached by
-    /// no recorded node (a root that is a leaf) are final at the end. This is the gradient-ready hook that
-    /// data-parallel training starts a bucket's allreduce from while the rest of backward runs.
-    let propagateWith (roots: Tensor[]) (seeds: Tensor[]) (retainGraph: bool) (createGraph: bool) (onLeafFinal: Tensor -> Tensor -> unit) =
-        let grads = Dictionary<Tensor, Tensor>(HashIdentity.Reference)
-        for r, s in Array.zip roots seeds do accumulate grads r s
-        let order = topo roots
-        for t in order do
-            if not t.IsLeaf && t.Node.IsFreed then
-                invalidOp (sprintf "backward: the graph through '%s' (output shape %s) was already freed by an earlier backward; pass retainGraph=true to the first backward to go through it twice" t.Node.Op (Shape.show t.Shape))
-        // remaining consumers of each leaf (a node using a leaf twice counts twice and counts down twice)
-        let pending = Dictionary<Tensor, int>(HashIdentity.Reference)
-        for t in order do
-            if not t.IsLeaf then
-                for x in t.Node.Inputs do
+        // fire: report a leaf's gradient once; countDown: one consumer of x has passed its contribution back
+        let fire, countDown =
+            match onLeafFinal with
+            | ValueNone -> ignore, ignore
+            | ValueSome onLeafFinal ->
+                // remaining consumers of each leaf (a node using a leaf twice counts twice and counts down twice)
+                let pending = Dictionary<Tensor, int>(HashIdentity.Reference)
+                for t in order do
+                    if not t.IsLeaf then
+                        for x in t.Node.Inputs do
+                            if x.IsLeaf && x.RequiresGrad then
+                                pending.[x] <- (match pending.TryGetValue x with | true, c -> c + 1 | _ -> 1)
+                let fired = HashSet<Tensor>(HashIdentity.Reference)
+                let fire (x: Tensor) =
+                    match grads.TryGetValue x with
+                    | true, g when fired.Add x -> onLeafFinal x g
+                    | _ -> ()
+                let countDown (x: Tensor) =
                     if x.IsLeaf && x.RequiresGrad then
-                        pending.[x] <- (match pending.TryGetValue x with | true, c -> c + 1 | _ -> 1)
-        let fired = HashSet<Tensor>(HashIdentity.Reference)
-        let fire (x: Tensor) =
-            match grads.TryGetValue x with
-            | true, g when fired.Add x -> onLeafFinal x g
-            | _ -> ()
-        let countDown (x: Tensor) =
-            if x.IsLeaf && x.RequiresGrad then
-                let c = pending.[x] - 1
-                pending.[x] <- c
-                if c = 0 then fire x
+                        let c = pending.[x] - 1
+                        pending.[x] <- c
+                        if c = 0 then fire x
+                fire, countDown
         use _ = if createGraph then GradMode.EnableGrad() else GradMode.NoGrad()
         for t in order do
             if not t.IsLeaf then
@@ -108,9 +82,25 @@ module Tape =
                     let inputs = node.Inputs
                     if not retainGraph then node.Free()
                     for x in inputs do countDown x
-        for t in order do
-            if t.IsLeaf && t.RequiresGrad then fire t
+        if onLeafFinal.IsSome then
+            for t in order do
+                if t.IsLeaf && t.RequiresGrad then fire t
         grads
+
+    /// Propagate seeds from roots to every tensor on the graph; returns all gradients by tensor.
+    /// Frees each visited node unless retainGraph. With createGraph the rules record, so the result
+    /// can be differentiated again.
+    let propagate (roots: Tensor[]) (seeds: Tensor[]) (retainGraph: bool) (createGraph: bool) =
+        walk roots seeds retainGraph createGraph ValueNone
+
+    /// `propagate`, calling `onLeafFinal leaf gradient` once for each leaf that requires grad as soon as its
+    /// gradient is final: every node that consumes the leaf has passed its contribution back. Consumers are counted
+    /// over the topological order first, then counted down as the walk visits them (a visited node whose
+    /// gradient is absent still counts down), so a leaf is final right after its last consumer; leaves reached by
+    /// no recorded node (a root that is a leaf) are final at the end. This is the gradient-ready hook that
+    /// data-parallel training starts a bucket's allreduce from while the rest of backward runs.
+    let propagateWith (roots: Tensor[]) (seeds: Tensor[]) (retainGraph: bool) (createGraph: bool) (onLeafFinal: Tensor -> Tensor -> unit) =
+        walk roots seeds retainGraph createGraph (ValueSome onLeafFinal)
 
     /// Callbacks of one backward-hook registration: `LeafReady leaf` after the leaf's Grad holds its final value
     /// for this backward, and `Finished ()` when the backward that reached any of the registered leaves ends.
