@@ -22,34 +22,7 @@ module TensorBoard =
     /// The file version TensorBoard expects in the first record.
     let fileVersion = "brain.Event:2"
 
-    // ---- protobuf wire format (developers.google.com/protocol-buffers/docs/encoding) ----
-    // key = (field_number << 3) | wire_type; wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32
-
-    let private varint (out: ResizeArray<byte>) (v: uint64) =
-        let mutable v = v
-        while v >= 0x80UL do
-            out.Add(byte (v &&& 0x7FUL) ||| 0x80uy)
-            v <- v >>> 7
-        out.Add(byte v)
-
-    let private key (out: ResizeArray<byte>) (field: int) (wire: int) = varint out (uint64 ((field <<< 3) ||| wire))
-
-    let private lengthDelimited (out: ResizeArray<byte>) (field: int) (bytes: byte[]) =
-        key out field 2
-        varint out (uint64 bytes.Length)
-        out.AddRange bytes
-
-    let private fixed64 (out: ResizeArray<byte>) (field: int) (v: float) =
-        key out field 1
-        let b = Array.zeroCreate<byte> 8
-        BinaryPrimitives.WriteDoubleLittleEndian(Span b, v)
-        out.AddRange b
-
-    let private fixed32 (out: ResizeArray<byte>) (field: int) (v: float32) =
-        key out field 5
-        let b = Array.zeroCreate<byte> 4
-        BinaryPrimitives.WriteSingleLittleEndian(Span b, v)
-        out.AddRange b
+    open Protobuf
 
     // Summary.Value { string tag = 1; float simple_value = 2; }
     let private encodeValue (tag: string, v: float32) =
