@@ -155,6 +155,16 @@ let ``sign has a zero gradient and stays on the tape`` () =
     Assert.Equal<float[]>([| -1.0; 0.0; 1.0 |], g.ToFloat64Array())
 
 [<Fact>]
+let ``hypot's gradient is a/y and b/y, and NaN at the origin as torch's`` () =
+    let a = Create.vector [| 3.0; 0.0 |]
+    let b = Create.vector [| 4.0; 0.0 |]
+    let ga = Tape.grad (fun a -> Reduction.sum (Special.hypot a b)) a
+    let gb = Tape.grad (fun b -> Reduction.sum (Special.hypot a b)) b
+    Assert.Equal(0.6, ga.ToFloat64Array().[0], 15)
+    Assert.Equal(0.8, gb.ToFloat64Array().[0], 15)
+    Assert.True(Double.IsNaN(ga.ToFloat64Array().[1]) && Double.IsNaN(gb.ToFloat64Array().[1]))
+
+[<Fact>]
 let ``prod of one zero sends the product of the others to it`` () =
     let g = Tape.grad Cumulative.prod (Create.vector [| 2.0; 0.0; 3.0; -1.5 |])
     Assert.Equal<float[]>([| 0.0; -9.0; 0.0; 0.0 |], g.ToFloat64Array() |> Array.map (fun v -> v + 0.0))

@@ -86,16 +86,14 @@ module Special =
             [| toInput a (fun () -> g * b / r); toInput b (fun () -> -(g * a) / r) |])
 
     /// √(a² + b²) elementwise without overflow in the squares, broadcast (torch.hypot).
-    // ∂/∂a = a/y, ∂/∂b = b/y; 0 where y = 0 (the subgradient torch's norm takes at 0)
+    // ∂/∂a = a/y, ∂/∂b = b/y; NaN at the origin (0/0), as torch.hypot's backward gives
     let hypot (a: Tensor) (b: Tensor) =
         sameFloat "hypot" a b
         let y = ref null
         y.Value <-
             Tensor.Record("hypot", a.Raw.Binary(Hypot, b.Raw), [| a; b |], fun g ->
                 let yv = y.Value
-                let zero = Tensor.Scalar(yv, 0.0)
-                let safe = Pointwise.where (Pointwise.eq yv zero) (zero + 1.0) yv
-                [| toInput a (fun () -> g * a / safe); toInput b (fun () -> g * b / safe) |])
+                [| toInput a (fun () -> g * a / yv); toInput b (fun () -> g * b / yv) |])
         y.Value
 
     /// log(eᵃ + eᵇ) computed stably as max(a, b) + log1p(e^(−|a − b|)); equal infinities give themselves, as torch.
