@@ -364,7 +364,7 @@ internal sealed class Trainer
     /// </summary>
     private Progress Restore(string runDir, Module model, Optimizer optimizer, object? scheduler)
     {
-        var (found, notes) = Checkpoint.latest(CheckpointRoot(CheckpointSource ?? runDir)).ToValueTuple();
+        var (found, notes) = Hybrid.Core.Durability.Checkpoint.latest(CheckpointRoot(CheckpointSource ?? runDir)).ToValueTuple();
         foreach (var n in notes) _log(n);
         var progress = new Progress();
         if (found is null)
@@ -463,7 +463,7 @@ internal sealed class Trainer
         // distributed: the replicas are identical, rank 0's checkpoint is the job's
         if (!Writer) return CheckpointRoot(CheckpointSource ?? _runDirForSave);
         var json = JsonSerializer.Serialize(progress, ProgressJson);
-        var committed = Checkpoint.commit(CheckpointRoot(_runDirForSave), progress.Step, progress.Epoch, _cfg.KeepCheckpoints,
+        var committed = Hybrid.Core.Durability.Checkpoint.commit(CheckpointRoot(_runDirForSave), progress.Step, progress.Epoch, _cfg.KeepCheckpoints,
             FSharpFunc<string, FSharpList<string>>.FromConverter(dir =>
             {
                 model.Save(Path.Combine(dir, "model.safetensors"));

@@ -225,6 +225,58 @@ public class LayersTests
             ")", m.ToString());
     }
 
+    // a custom model (no Sequential at the top) with nested children, one of them called twice and one never
+    private sealed class Encoder : Module
+    {
+        private readonly Linear _proj = new(8, 6, seed: 1);
+        private readonly Block _block = new();
+        private readonly Linear _head = new(6, 2, seed: 2);
+        private readonly Linear _unused = new(2, 2, seed: 3);
+        private readonly Parameter _scale = new(Tensor.Ones(6));
+        public override Tensor Forward(Tensor x) => _head.Call(_block.Call(_block.Call(_proj.Call(x))) * _scale);
+
+        internal sealed class Block : Module
+        {
+            private readonly Linear _fc = new(6, 6, seed: 4);
+            private readonly Sequential _act = new(new ReLU(), new LayerNorm(new long[] { 6 }));
+            public override Tensor Forward(Tensor x) => _act.Call(_fc.Call(x));
+        }
+    }
+
+    [Fact]
+    public void SummaryGivesOutputShapesForTheChildrenOfAnyModule()
+    {
+        var m = new Encoder();
+        var s = m.Summary(new long[] { 5, 8 });
+        var rows = s.Split('\n').Select(l => l.TrimEnd()).ToArray();
+        string Row(string name) => rows.Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        Assert.Matches(@"^proj +Linear +\[5, 6\] +54$", Row("proj"));
+        Assert.Matches(@"^block +Block +\[5, 6\] x2 +0$", Row("block"));
+        Assert.Matches(@"^  block\.fc +Linear +\[5, 6\] x2 +42$", Row("  block.fc"));
+        Assert.Matches(@"^  block\.act +Sequential +\[5, 6\] x2 +0$", Row("  block.act"));
+        Assert.Matches(@"^    block\.act\.1 +LayerNorm +\[5, 6\] x2 +12$", Row("    block.act.1"));
+        Assert.Matches(@"^head +Linear +\[5, 2\] +14$", Row("head"));
+        Assert.Matches(@"^unused +Linear +- +6$", Row("unused"));   // never called: no shape
+        Assert.Contains("Output: [5, 2]", s);
+        Assert.Contains("Total params: 134", s);   // 54 + 42 + 12 + 14 + 6 + the 6 scales of the model itself
+        // the hooks are gone afterwards, so Sequential's fused path and plain calls are as before
+        Assert.Equal(new long[] { 5, 2 }, m.Call(Tensor.Zeros(5, 8)).Shape);
+        Assert.DoesNotContain("x3", m.Summary(new long[] { 5, 8 }));
+    }
+
+    [Fact]
+    public void ForwardHooksSeeEachCallUntilRemoved()
+    {
+        var lin = new Linear(3, 2, seed: 1);
+        var seen = new List<long[]>();
+        var handle = lin.RegisterForwardHook((module, input, output) => { Assert.Same(lin, module); seen.Add(input.Shape.Concat(output.Shape).ToArray()); });
+        lin.Call(Tensor.Zeros(4, 3));
+        lin.Forward(Tensor.Zeros(4, 3));   // a direct Forward runs no hook, as torch's .forward()
+        handle.Dispose();
+        lin.Call(Tensor.Zeros(4, 3));
+        Assert.Equal(new[] { new long[] { 4, 3, 4, 2 } }, seen);
+    }
+
     [Fact]
     public void SummaryListsLayersOutputShapesAndParameterCounts()
     {

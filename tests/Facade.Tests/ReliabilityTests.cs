@@ -47,7 +47,7 @@ public class ReliabilityTests
 
     private static string[] Committed(string run) =>
         Directory.Exists(Path.Combine(run, "checkpoints"))
-            ? Directory.GetDirectories(Path.Combine(run, "checkpoints"), "step-*").Where(d => Checkpoint.verify(d).IsOk).OrderBy(d => d).ToArray()
+            ? Directory.GetDirectories(Path.Combine(run, "checkpoints"), "step-*").Where(d => Hybrid.Core.Durability.Checkpoint.verify(d).IsOk).OrderBy(d => d).ToArray()
             : Array.Empty<string>();
 
     /// <summary>No (step, epoch) row twice in metrics.csv, and every row has 7 fields.</summary>
@@ -229,7 +229,7 @@ public class ReliabilityTests
             var run = Path.Combine(mnt, "full");
             var committed = Committed(run);
             Assert.Single(committed);
-            Assert.All(Directory.GetDirectories(Path.Combine(run, "checkpoints")), d => Assert.True(Checkpoint.verify(d).IsOk, d));
+            Assert.All(Directory.GetDirectories(Path.Combine(run, "checkpoints")), d => Assert.True(Hybrid.Core.Durability.Checkpoint.verify(d).IsOk, d));
             Assert.Empty(Directory.GetFiles(run, "*.tmp", SearchOption.AllDirectories));
         }
         finally

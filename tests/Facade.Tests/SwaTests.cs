@@ -77,6 +77,45 @@ public class SwaTests
     }
 
     [Fact]
+    public void SwalrStateDictRoundTripsAndContinuesAsTheUninterruptedSchedule()
+    {
+        var o1 = new SGD(new[] { new Parameter(Tensor.Zeros(1)) }, lr: 0.5);
+        var s1 = new SWALR(o1, swaLr: 0.05, annealEpochs: 4, annealStrategy: AnnealStrategy.Linear);
+        s1.Step();
+        var state = s1.StateDict();
+        Assert.Equal(2, state.StepCount);
+        Assert.Equal("4", state.Args!["anneal_epochs"]);
+        Assert.Equal("linear", state.Args["anneal_strategy"]);
+        var want = new List<double>();
+        for (int i = 0; i < 4; i++) { s1.Step(); want.Add(o1.ParamGroups[0].Lr); }
+
+        var o2 = new SGD(new[] { new Parameter(Tensor.Zeros(1)) }, lr: 0.5);
+        var s2 = new SWALR(o2, swaLr: 0.05, annealEpochs: 4, annealStrategy: AnnealStrategy.Linear);
+        s2.LoadStateDict(state);
+        Assert.Equal(state.LastLr, s2.GetLastLr());
+        var got = new List<double>();
+        for (int i = 0; i < 4; i++) { s2.Step(); got.Add(o2.ParamGroups[0].Lr); }
+        Assert.Equal(want, got);   // exactly
+    }
+
+    [Fact]
+    public void SwalrRefusesAStateOfOtherArgumentsNamingTheKeyAndChangesNothing()
+    {
+        var o1 = new SGD(new[] { new Parameter(Tensor.Zeros(1)) }, lr: 0.5);
+        var state = new SWALR(o1, swaLr: 0.05, annealEpochs: 4).StateDict();
+        var o2 = new SGD(new[] { new Parameter(Tensor.Zeros(1)) }, lr: 0.5);
+        var other = new SWALR(o2, swaLr: 0.05, annealEpochs: 3);
+        var before = (other.StateDict().StepCount, o2.ParamGroups[0].Lr);
+        var e = Assert.Throws<ArgumentException>(() => other.LoadStateDict(state));
+        Assert.Contains("key 'anneal_epochs' is 4 in the state but 3 in this scheduler", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new SWALR(o2, swaLr: 0.01, annealEpochs: 4).LoadStateDict(state));
+        Assert.Contains("key 'swa_lr' is 0.05 in the state but 0.01 in this scheduler", e.Message);
+        e = Assert.Throws<ArgumentException>(() => other.LoadStateDict(state with { LastLr = new[] { 0.1, 0.2 } }));
+        Assert.Contains("'_last_lr' has 2 groups, the scheduler 1", e.Message);
+        Assert.Equal(before, (other.StateDict().StepCount, o2.ParamGroups[0].Lr));
+    }
+
+    [Fact]
     public void BadInputIsRejectedWithAMessage()
     {
         var model = Net();

@@ -71,7 +71,7 @@ public sealed class DistributedDataParallel : Module
     public override Tensor Forward(Tensor input)
     {
         EnsureHook();
-        return _module.Forward(input);
+        return _module.Call(input);
     }
 
     /// <summary>A scope in which backward accumulates gradients locally without averaging them (torch's

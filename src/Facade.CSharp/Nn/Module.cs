@@ -23,9 +23,48 @@ public abstract partial class Module : IDisposable
     /// <param name="input">The input batch.</param>
     public abstract Tensor Forward(Tensor input);
 
-    /// <summary>Same as <see cref="Forward"/>, so a module can be called like a function.</summary>
+    /// <summary>
+    /// Run <see cref="Forward"/>, then the forward hooks (torch's <c>module(x)</c>): call submodules through this
+    /// rather than <see cref="Forward"/> so that hooks, and <see cref="Summary"/>, see them.
+    /// </summary>
     /// <param name="input">The input batch.</param>
-    public Tensor Call(Tensor input) => Forward(input);
+    /// <returns>The module's output.</returns>
+    public Tensor Call(Tensor input)
+    {
+        var output = Forward(input);
+        if (_forwardHooks.Count > 0)
+            foreach (var hook in _forwardHooks.ToArray()) hook(this, input, output);
+        return output;
+    }
+
+    private readonly List<Action<Module, Tensor, Tensor>> _forwardHooks = new();
+
+    /// <summary>Whether a forward hook is registered (a fused path that skips this module's <see cref="Call"/> must not be taken).</summary>
+    internal bool HasForwardHooks => _forwardHooks.Count > 0;
+
+    /// <summary>
+    /// Run <paramref name="hook"/>(module, input, output) after each <see cref="Call"/> of this module (torch's
+    /// <c>register_forward_hook</c>; a direct <see cref="Forward"/> call, like torch's <c>.forward()</c>, runs no hooks).
+    /// </summary>
+    /// <param name="hook">Called with the module, its input and its output.</param>
+    /// <returns>A handle whose Dispose removes the hook.</returns>
+    public IDisposable RegisterForwardHook(Action<Module, Tensor, Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook, nameof(hook));
+        _forwardHooks.Add(hook);
+        return new HookHandle(() => _forwardHooks.Remove(hook));
+    }
+
+    private sealed class HookHandle(Action remove) : IDisposable
+    {
+        private Action? _remove = remove;
+
+        public void Dispose()
+        {
+            _remove?.Invoke();
+            _remove = null;
+        }
+    }
 
     /// <summary>Register a parameter under a name (null registers an absent parameter, such as a disabled bias).</summary>
     /// <param name="name">Name in <see cref="NamedParameters"/> and state dicts.</param>
@@ -240,6 +279,13 @@ public abstract partial class Module : IDisposable
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(stateDict, nameof(stateDict));
+        if (CheckStateDict(stateDict, strict) is string error) throw new ArgumentException(error, nameof(stateDict));
+        ApplyStateDict(stateDict);
+    }
+
+    /// <summary>Why <paramref name="stateDict"/> cannot be loaded (the first key that does not fit), or null when it can.</summary>
+    internal string? CheckStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict)
+    {
         var parameters = NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
         var buffers = NamedBuffers().ToList();
         var known = parameters.Keys.Concat(buffers.Select(b => b.Name)).ToHashSet();
@@ -248,15 +294,22 @@ public abstract partial class Module : IDisposable
             var missing = known.Where(k => !stateDict.ContainsKey(k)).ToArray();
             var unexpected = stateDict.Keys.Where(k => !known.Contains(k)).ToArray();
             if (missing.Length > 0 || unexpected.Length > 0)
-                throw new ArgumentException($"LoadStateDict: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}]", nameof(stateDict));
+                return $"LoadStateDict: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}]";
         }
-        foreach (var (name, value) in stateDict)
+        // in the module's order (parameters, then buffers), so the first key named is the first that differs
+        foreach (var (name, target) in parameters.Select(kv => (kv.Key, (Tensor)kv.Value)).Concat(buffers))
         {
-            Tensor? target = parameters.TryGetValue(name, out var p) ? p : buffers.FirstOrDefault(b => b.Name == name).Buffer;
-            if (target is null) continue;
+            if (!stateDict.TryGetValue(name, out var value)) continue;
             if (!target.Shape.SequenceEqual(value.Shape) || target.DType != value.DType)
-                throw new ArgumentException($"LoadStateDict: '{name}' has shape [{string.Join(",", value.Shape)}] {value.DType}, the module expects [{string.Join(",", target.Shape)}] {target.DType}", nameof(stateDict));
+                return $"LoadStateDict: '{name}' has shape [{string.Join(",", value.Shape)}] {value.DType}, the module expects [{string.Join(",", target.Shape)}] {target.DType}";
         }
+        return null;
+    }
+
+    /// <summary>Copy a state dict already passed by <see cref="CheckStateDict"/> into the parameters and buffers.</summary>
+    internal void ApplyStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        var parameters = NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
         foreach (var (name, value) in stateDict)
         {
             if (parameters.TryGetValue(name, out var p)) p.SetData(value);

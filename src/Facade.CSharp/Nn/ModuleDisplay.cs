@@ -62,10 +62,12 @@ public abstract partial class Module
 
     /// <summary>
     /// A table of the model's layers for an input of <paramref name="inputShape"/> (Keras' <c>model.summary()</c>,
-    /// torchinfo's <c>summary</c>): each layer's name, type, output shape and parameter count, then the totals. A
-    /// <see cref="Sequential"/> is run layer by layer (nested ones too), so every row has its output shape; the
-    /// submodules of another module are listed with their parameters and the model's output shape comes last.
-    /// The model runs once on zeros without recording gradients, in evaluation mode (its mode is restored after).
+    /// torchinfo's <c>summary</c>): every submodule, indented by depth, with its type, output shape and own parameter
+    /// count, then the totals. The output shapes are recorded by forward hooks (<see cref="RegisterForwardHook"/>) on
+    /// every submodule during one run of the model, so they appear for any module whose <c>Forward</c> calls its
+    /// children through <see cref="Call"/> (a child called with <c>Forward</c> directly, or never called, shows "-";
+    /// one called several times shows its first output and the number of calls). The model runs once on zeros
+    /// without recording gradients, in evaluation mode (its mode is restored after, and the hooks removed).
     /// </summary>
     /// <param name="inputShape">The input's shape, batch included, e.g. { 1, 1, 28, 28 }.</param>
     /// <param name="dtype">The input's element type (Int64 for an <see cref="Embedding"/> first).</param>
@@ -73,22 +75,37 @@ public abstract partial class Module
     public string Summary(long[] inputShape, DType dtype = DType.Float32)
     {
         ArgumentNullException.ThrowIfNull(inputShape);
-        var rows = new List<(string Name, string Type, string Shape, long Params)>();
         var device = Parameters().FirstOrDefault()?.Device ?? "cpu";
         var x = Tensor.Zeros(inputShape, dtype);
         if (device != "cpu") x = x.To(device);
+        var modules = new List<(string Path, int Depth, Module Module)>();
+        CollectModules(this, "", 0, modules);
+        var seen = new Dictionary<Module, (string Shape, int Calls)>(ReferenceEqualityComparer.Instance);
+        var handles = modules.Select(m => m.Module).Distinct(ReferenceEqualityComparer.Instance).Cast<Module>()
+            .Select(m => m.RegisterForwardHook((module, _, output) =>
+                seen[module] = seen.TryGetValue(module, out var r) ? (r.Shape, r.Calls + 1) : (ShapeText(output), 1)))
+            .ToList();
         var mode = Training;
         Tensor y;
         try
         {
             Eval();
-            using (Tensor.NoGrad()) y = SummaryRun(this, "", x, rows);
+            using (Tensor.NoGrad()) y = Forward(x);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             throw new ArgumentException($"Summary: the model does not accept an input [{string.Join(",", inputShape)}] {dtype}: {e.Message}", nameof(inputShape), e);
         }
-        finally { Train(mode); }
+        finally
+        {
+            foreach (var h in handles) h.Dispose();
+            Train(mode);
+        }
+        var rows = modules.Select(m =>
+        {
+            var shape = seen.TryGetValue(m.Module, out var r) ? (r.Calls > 1 ? $"{r.Shape} x{r.Calls}" : r.Shape) : "-";
+            return (Name: new string(' ', 2 * (m.Depth - 1)) + m.Path, Type: m.Module.GetType().Name, Shape: shape, Params: OwnParams(m.Module));
+        }).ToList();
 
         var total = Parameters().Sum(p => p.Numel);
         var trainable = Parameters().Where(p => p.RequiresGrad).Sum(p => p.Numel);
@@ -116,28 +133,14 @@ public abstract partial class Module
 
     private static string ShapeText(Tensor t) => "[" + string.Join(", ", t.Shape) + "]";
 
-    private static long OwnParams(Module m) => m.NamedParameters().Sum(p => p.Parameter.Numel);
+    // the module's own parameters, not its children's (those have rows of their own and dotted names)
+    private static long OwnParams(Module m) => m.NamedParameters().Where(p => !p.Name.Contains('.')).Sum(p => p.Parameter.Numel);
 
-    // a Sequential is walked layer by layer; any other module runs whole, its children listed under it without shapes
-    private static Tensor SummaryRun(Module m, string path, Tensor x, List<(string, string, string, long)> rows)
+    // every submodule below the root, depth first in declaration order, with its dotted path and depth
+    private static void CollectModules(Module m, string path, int depth, List<(string, int, Module)> into)
     {
-        if (m is Sequential seq)
-        {
-            for (int i = 0; i < seq.Layers.Count; i++)
-                x = SummaryRun(seq.Layers[i], path.Length == 0 ? i.ToString() : $"{path}.{i}", x, rows);
-            return x;
-        }
-        var y = m.Forward(x);
-        rows.Add((path.Length == 0 ? "(model)" : path, m.GetType().Name, ShapeText(y), OwnParams(m)));
-        if (path.Length == 0 || m.NamedChildren().Any())
-            foreach (var (name, child) in m.NamedChildren())
-                AddChildren(child, path.Length == 0 ? name : $"{path}.{name}", rows);
-        return y;
-    }
-
-    private static void AddChildren(Module m, string path, List<(string, string, string, long)> rows)
-    {
-        rows.Add(("  " + path, m.GetType().Name, "-", OwnParams(m)));
-        foreach (var (name, child) in m.NamedChildren()) AddChildren(child, $"{path}.{name}", rows);
+        if (depth > 0) into.Add((path, depth, m));
+        foreach (var (name, child) in m.NamedChildren())
+            CollectModules(child, path.Length == 0 ? name : $"{path}.{name}", depth + 1, into);
     }
 }

@@ -33,12 +33,14 @@ public sealed class Sequential : Module
         var x = input;
         for (int i = 0; i < _layers.Length; i++)
         {
-            if (i + 2 < _layers.Length && _layers[i] is Conv2d conv && _layers[i + 1] is ReLU && _layers[i + 2] is MaxPool2d pool && pool.IsPlain2x2)
+            // fused only when no hook watches the three layers (a hook needs each one's output)
+            if (i + 2 < _layers.Length && _layers[i] is Conv2d conv && _layers[i + 1] is ReLU && _layers[i + 2] is MaxPool2d pool && pool.IsPlain2x2
+                && !conv.HasForwardHooks && !_layers[i + 1].HasForwardHooks && !pool.HasForwardHooks)
             {
                 x = conv.ForwardReluMaxPool2(x);
                 i += 2;
             }
-            else x = _layers[i].Forward(x);
+            else x = _layers[i].Call(x);
         }
         return x;
     }

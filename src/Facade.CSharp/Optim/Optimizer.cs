@@ -104,6 +104,13 @@ public abstract class Optimizer
     public void LoadStateDict(OptimizerStateDict stateDict)
     {
         ArgumentNullException.ThrowIfNull(stateDict, nameof(stateDict));
+        CheckStateDict(stateDict);
+        ApplyStateDict(stateDict);
+    }
+
+    /// <summary>Throw an ArgumentException naming what does not fit when <paramref name="stateDict"/> cannot be loaded; changes nothing.</summary>
+    internal void CheckStateDict(OptimizerStateDict stateDict)
+    {
         var name = GetType().Name;
         if (stateDict.Optimizer != name)
             throw new ArgumentException($"{name}.LoadStateDict: the state dict was made by {stateDict.Optimizer} (expected {name})", nameof(stateDict));
@@ -126,6 +133,12 @@ public abstract class Optimizer
             if (k < 0 || k >= ps.Count)
                 throw new ArgumentException($"{name}.LoadStateDict: the state dict has a state for parameter {k} (expected indices 0..{ps.Count - 1})", nameof(stateDict));
         CheckState(stateDict.State, ps);
+    }
+
+    /// <summary>Replace the groups' options and the per-parameter states by those of a state dict passed by <see cref="CheckStateDict"/>.</summary>
+    internal void ApplyStateDict(OptimizerStateDict stateDict)
+    {
+        var ps = IndexedParameters;
         for (int i = 0; i < _groups.Count; i++)
         {
             _groups[i].ReplaceOptions(stateDict.ParamGroups[i].Options);

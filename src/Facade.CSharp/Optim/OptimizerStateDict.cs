@@ -121,16 +121,7 @@ public sealed class OptimizerStateDict
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path, nameof(path));
-        var tensors = new List<Tuple<string, CoreTensor>>();
-        var states = new Dictionary<string, object>();
-        foreach (var (i, s) in State) states[i.ToString(CultureInfo.InvariantCulture)] = Describe(s, $"state.{i}", tensors);
-        var groups = ParamGroups.Select(g => new Dictionary<string, object>
-        {
-            ["options"] = g.Options.ToDictionary(kv => kv.Key, kv => (object)EncodeOption(kv.Key, kv.Value)),
-            ["params"] = g.Params,
-            ["initialLr"] = g.InitialLr is double d ? Bits(d) : "",
-        }).ToArray();
-        var meta = JsonSerializer.Serialize(new Dictionary<string, object> { ["optimizer"] = Optimizer, ["state"] = states, ["paramGroups"] = groups });
+        var meta = Encode(out var tensors);
         Safetensors.saveWithMetadata(path,
             MapModule.OfSeq(tensors),
             MapModule.OfSeq(new[] { Tuple.Create(MetaKey, meta) }));
@@ -144,7 +135,28 @@ public sealed class OptimizerStateDict
         var (tensors, meta) = Safetensors.loadWithMetadata(path).ToValueTuple();
         if (!meta.ContainsKey(MetaKey))
             throw new ArgumentException($"OptimizerStateDict.Load: '{path}' has no '{MetaKey}' metadata (not an optimizer state file)", nameof(path));
-        using var doc = JsonDocument.Parse(meta[MetaKey]);
+        return Decode(tensors, meta[MetaKey], path);
+    }
+
+    /// <summary>The state as safetensors entries: every buffer a tensor ("state.3.exp_avg"), the rest the returned JSON.</summary>
+    internal string Encode(out List<Tuple<string, CoreTensor>> tensors)
+    {
+        tensors = new List<Tuple<string, CoreTensor>>();
+        var states = new Dictionary<string, object>();
+        foreach (var (i, s) in State) states[i.ToString(CultureInfo.InvariantCulture)] = Describe(s, $"state.{i}", tensors);
+        var groups = ParamGroups.Select(g => new Dictionary<string, object>
+        {
+            ["options"] = g.Options.ToDictionary(kv => kv.Key, kv => (object)EncodeOption(kv.Key, kv.Value)),
+            ["params"] = g.Params,
+            ["initialLr"] = g.InitialLr is double d ? Bits(d) : "",
+        }).ToArray();
+        return JsonSerializer.Serialize(new Dictionary<string, object> { ["optimizer"] = Optimizer, ["state"] = states, ["paramGroups"] = groups });
+    }
+
+    /// <summary>The state <see cref="Encode"/> wrote as <paramref name="tensors"/> and <paramref name="meta"/>; <paramref name="path"/> names the file in errors.</summary>
+    internal static OptimizerStateDict Decode(FSharpMap<string, CoreTensor> tensors, string meta, string path)
+    {
+        using var doc = JsonDocument.Parse(meta);
         var root = doc.RootElement;
         var state = new Dictionary<int, ParamState>();
         foreach (var e in root.GetProperty("state").EnumerateObject())

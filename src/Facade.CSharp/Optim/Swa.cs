@@ -50,7 +50,7 @@ public sealed class AveragedModel : Module
     /// <summary>Run the averaged model.</summary>
     /// <param name="input">The input batch.</param>
     /// <returns>The averaged model's output.</returns>
-    public override Tensor Forward(Tensor input) => _module.Forward(input);
+    public override Tensor Forward(Tensor input) => _module.Call(input);
 
     /// <summary>Fold the current weights of <paramref name="model"/> into the average (the first call copies them).</summary>
     /// <param name="model">The model being trained (same architecture as the copy).</param>
@@ -89,7 +89,7 @@ public sealed class AveragedModel : Module
 /// <c>swaLr</c> over <c>annealEpochs</c> steps (cosine or linear), then holds it. Construction performs the initial
 /// step, as torch's. The rule (in the core, <c>Swa.swalrLr</c>) reads each group's current lr, so it chains.
 /// </summary>
-public sealed class SWALR
+public sealed class SWALR : ICheckpointScheduler
 {
     private readonly Optimizer _optimizer;
     private readonly double[] _swaLrs;
@@ -138,4 +138,56 @@ public sealed class SWALR
     /// <summary>The lr of each group after the last step.</summary>
     /// <returns>One lr per group.</returns>
     public double[] GetLastLr() => _optimizer.ParamGroups.Select(g => g.Lr).ToArray();
+
+    private IReadOnlyDictionary<string, string> Args() => SchedulerArgs.Of(_swaLrs, _annealEpochs, _anneal.IsLinearAnneal);
+
+    /// <summary>The scheduler's state (steps taken, each group's lr and the arguments), for checkpointing.</summary>
+    /// <returns>A state that <see cref="LoadStateDict"/> restores.</returns>
+    public SWALRState StateDict() => new(_stepCount, GetLastLr(), Args());
+
+    /// <summary>
+    /// Restore a state saved by <see cref="StateDict"/> of an SWALR with the same arguments (swa lrs, anneal epochs,
+    /// strategy); also writes the saved lr into each group. A state that does not fit is refused with an
+    /// ArgumentException naming the key, and nothing changes.
+    /// </summary>
+    /// <param name="state">The saved state.</param>
+    public void LoadStateDict(SWALRState state)
+    {
+        ArgumentNullException.ThrowIfNull(state, nameof(state));
+        CheckStateDict(state);
+        Apply(state);
+    }
+
+    private void CheckStateDict(SWALRState state)
+    {
+        var groups = _optimizer.ParamGroups.Count;
+        if (state.LastLr is null || state.LastLr.Length != groups)
+            throw new ArgumentException($"SWALR.LoadStateDict: the state's '_last_lr' has {state.LastLr?.Length ?? 0} groups, the scheduler {groups}", nameof(state));
+        if (state.StepCount < 0)
+            throw new ArgumentException($"SWALR.LoadStateDict: the state's '_step_count' is {state.StepCount} (expected >= 0)", nameof(state));
+        SchedulerArgs.Check("SWALR", Args(), state.Args);
+    }
+
+    private void Apply(SWALRState state)
+    {
+        _stepCount = state.StepCount;
+        var groups = _optimizer.ParamGroups;
+        for (int i = 0; i < groups.Count; i++) groups[i].Lr = state.LastLr[i];
+    }
+
+    string ICheckpointScheduler.SaveJson() => Checkpoint.ToJson(StateDict());
+
+    Action ICheckpointScheduler.Prepare(string json)
+    {
+        var state = Checkpoint.FromJson<SWALRState>(json, "SWALR");
+        CheckStateDict(state);
+        return () => Apply(state);
+    }
 }
+
+/// <summary>What <see cref="SWALR.StateDict"/> returns: plain numbers, safe to serialize.</summary>
+/// <param name="StepCount">Steps taken, the initial step included (torch's <c>_step_count</c>).</param>
+/// <param name="LastLr">Each group's lr after the last step (torch's <c>_last_lr</c>).</param>
+/// <param name="Args">The arguments under torch's keys (<c>swa_lr</c>, <c>anneal_epochs</c>, <c>anneal_strategy</c>);
+/// loading refuses other ones, naming the key.</param>
+public sealed record SWALRState(int StepCount, double[] LastLr, IReadOnlyDictionary<string, string>? Args = null);

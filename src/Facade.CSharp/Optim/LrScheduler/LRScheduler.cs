@@ -10,7 +10,7 @@ namespace Hybrid.Optim.LrScheduler;
 /// schedule state, so groups may start from different lrs. The schedule math lives in the core
 /// (<c>Hybrid.Core.Optim.LrSchedule</c>); this class only carries its state between steps.
 /// </summary>
-public abstract class LRScheduler
+public abstract class LRScheduler : ICheckpointScheduler
 {
     private CoreOptim.LrScheduler[] _states;
     private readonly double[] _lrBefore;
@@ -102,6 +102,13 @@ public abstract class LRScheduler
     public void LoadStateDict(LRSchedulerState state)
     {
         ArgumentNullException.ThrowIfNull(state, nameof(state));
+        _states = CheckStateDict(state);
+        Apply();
+    }
+
+    /// <summary>The group states <paramref name="state"/> restores; throws an ArgumentException naming the key that does not fit, changing nothing.</summary>
+    private CoreOptim.LrScheduler[] CheckStateDict(LRSchedulerState state)
+    {
         if (state.Scheduler != GetType().Name)
             throw new ArgumentException($"{GetType().Name}: the state was saved by a {state.Scheduler} (key 'Scheduler')", nameof(state));
         if (state.Groups is null || state.Groups.Length != _states.Length)
@@ -112,8 +119,15 @@ public abstract class LRScheduler
             var g = state.Groups[i] ?? throw new ArgumentException($"{GetType().Name}: group {i} of the state is null", nameof(state));
             return new CoreOptim.LrScheduler(s.Schedule, FromState(g.Schedule, s.State, i), g.Lr, g.InitialLr);
         }).ToArray();
-        _states = loaded;
-        Apply();
+        return loaded;
+    }
+
+    string ICheckpointScheduler.SaveJson() => Checkpoint.ToJson(StateDict());
+
+    Action ICheckpointScheduler.Prepare(string json)
+    {
+        var loaded = CheckStateDict(Checkpoint.FromJson<LRSchedulerState>(json, GetType().Name));
+        return () => { _states = loaded; Apply(); };
     }
 
     /// <summary>Write each group's lr, initial lr and (OneCycleLR, CyclicLR) momentum.</summary>

@@ -9,7 +9,7 @@ namespace Hybrid.Optim.LrScheduler;
 /// a &gt; best·(1 + threshold) (max, rel) or a &gt; best + threshold (max, abs). Like torch 1.13 it is not an
 /// <see cref="LRScheduler"/>: its step takes the metric.
 /// </summary>
-public sealed class ReduceLROnPlateau
+public sealed class ReduceLROnPlateau : ICheckpointScheduler
 {
     private readonly CoreOptim.PlateauHyper[] _hypers;
     private CoreOptim.PlateauState[] _states;
@@ -106,11 +106,30 @@ public sealed class ReduceLROnPlateau
     public void LoadStateDict(ReduceLROnPlateauState state)
     {
         ArgumentNullException.ThrowIfNull(state, nameof(state));
+        Apply(CheckStateDict(state));
+    }
+
+    // the group states a saved state restores; throws an ArgumentException naming the key that does not fit
+    private CoreOptim.PlateauState[] CheckStateDict(ReduceLROnPlateauState state)
+    {
         if (state.LastLr is null || state.LastLr.Length != _states.Length)
             throw new ArgumentException($"ReduceLROnPlateau: the state's '_last_lr' has {state.LastLr?.Length ?? 0} groups, the scheduler {_states.Length}", nameof(state));
         SchedulerArgs.Check("ReduceLROnPlateau", SchedulerArgs.Of(_hypers), state.Args);
-        _states = state.LastLr.Select(lr => new CoreOptim.PlateauState(state.Best, state.NumBadEpochs, state.CooldownCounter, state.LastEpoch, lr)).ToArray();
+        return state.LastLr.Select(lr => new CoreOptim.PlateauState(state.Best, state.NumBadEpochs, state.CooldownCounter, state.LastEpoch, lr)).ToArray();
+    }
+
+    private void Apply(CoreOptim.PlateauState[] states)
+    {
+        _states = states;
         var groups = Optimizer.ParamGroups;
         for (int i = 0; i < _states.Length; i++) groups[i].Lr = _states[i].Lr;
+    }
+
+    string ICheckpointScheduler.SaveJson() => Checkpoint.ToJson(StateDict());
+
+    Action ICheckpointScheduler.Prepare(string json)
+    {
+        var states = CheckStateDict(Checkpoint.FromJson<ReduceLROnPlateauState>(json, "ReduceLROnPlateau"));
+        return () => Apply(states);
     }
 }

@@ -94,6 +94,14 @@ internal static class SchedulerArgs
         };
     }
 
+    /// <summary>SWALR's arguments by torch's key, the groups' swa lrs joined by "; ".</summary>
+    internal static IReadOnlyDictionary<string, string> Of(double[] swaLrs, int annealEpochs, bool linear) => new Dictionary<string, string>
+    {
+        ["swa_lr"] = string.Join("; ", swaLrs.Select(F)),
+        ["anneal_epochs"] = F(annealEpochs),
+        ["anneal_strategy"] = linear ? "linear" : "cos",
+    };
+
     /// <summary>Refuse a state whose arguments differ from the scheduler's, naming the first key that differs.</summary>
     internal static void Check(string name, IReadOnlyDictionary<string, string> mine, IReadOnlyDictionary<string, string>? saved)
     {
