@@ -32,6 +32,20 @@ for f in Hybrid.Core Hybrid Hybrid.Cli; do
   [ -f "$work/packages/$f.$ver.nupkg" ] || fail "no $f.$ver.nupkg"
   [ -f "$work/packages/$f.$ver.snupkg" ] || fail "no symbols package $f.$ver.snupkg"
 done
+# repository metadata (src/Directory.Build.props): type git always, the commit when this is a git clone, and the URL
+# from `git remote get-url origin` when that is a network address (the SDK's SourceLink reads it; it ignores a local
+# path); without one, `dotnet pack -p:RepositoryUrl=...` sets it
+origin="$(git remote get-url origin 2>/dev/null || true)"
+head="$(git rev-parse HEAD 2>/dev/null || true)"
+for f in Hybrid.Core Hybrid Hybrid.Cli; do
+  repo_line="$(unzip -p "$work/packages/$f.$ver.nupkg" "$f.nuspec" | grep '<repository ' || true)"
+  echo "$repo_line" | grep -q 'type="git"' || fail "$f.nuspec has no <repository type=\"git\">: '$repo_line'"
+  [ -z "$head" ] || echo "$repo_line" | grep -q "commit=\"$head\"" || fail "$f.nuspec does not record commit $head: '$repo_line'"
+  if echo "$origin" | grep -qE '^(https?|ssh|git)://|^[^/@]+@[^:]+:'; then
+    echo "$repo_line" | grep -q ' url="' || fail "$f.nuspec has no repository url although origin is $origin: '$repo_line'"
+  fi
+done
+echo "  Passed package test: repository metadata ${origin:+(origin $origin)}: $(unzip -p "$work/packages/Hybrid.$ver.nupkg" Hybrid.nuspec | grep -o '<repository [^>]*>')"
 
 # Hybrid* from the folder only; everything else from the sources this machine's NuGet config lists
 {
