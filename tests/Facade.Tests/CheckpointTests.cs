@@ -195,6 +195,7 @@ public sealed class CheckpointTests : IDisposable
         altered[^3] ^= 0x40;   // one bit of the last tensor's data
         System.IO.File.WriteAllBytes(flipped, altered);
         AssertRefused<InvalidDataException>(flipped, m, o, s, "is damaged: its content does not match the SHA-256");
+        Assert.Contains("is damaged: its content does not match the SHA-256", Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(flipped)).Message);
 
         var weights = File("weights.safetensors");
         m.Save(weights);
@@ -214,6 +215,8 @@ public sealed class CheckpointTests : IDisposable
         Checkpoint.Load(path, fresh, new SGD(fresh.Parameters(), lr: 0.1));
         Assert.Equal(Weights(m), Weights(fresh));
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
-        Assert.Throws<ArgumentException>(() => Checkpoint.Save("", m, o));
+        Assert.Equal("path", Assert.Throws<ArgumentException>(() => Checkpoint.Save("", m, o)).ParamName);
+        Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => Checkpoint.Load(path, null!, o)).ParamName);
+        Assert.Equal("optimizer", Assert.Throws<ArgumentNullException>(() => Checkpoint.Save(path, m, null!)).ParamName);
     }
 }

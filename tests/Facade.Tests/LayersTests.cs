@@ -275,6 +275,7 @@ public class LayersTests
         handle.Dispose();
         lin.Call(Tensor.Zeros(4, 3));
         Assert.Equal(new[] { new long[] { 4, 3, 4, 2 } }, seen);
+        Assert.Equal("hook", Assert.Throws<ArgumentNullException>(() => lin.RegisterForwardHook(null!)).ParamName);
     }
 
     [Fact]

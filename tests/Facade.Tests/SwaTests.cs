@@ -112,6 +112,8 @@ public class SwaTests
         Assert.Contains("key 'swa_lr' is 0.05 in the state but 0.01 in this scheduler", e.Message);
         e = Assert.Throws<ArgumentException>(() => other.LoadStateDict(state with { LastLr = new[] { 0.1, 0.2 } }));
         Assert.Contains("'_last_lr' has 2 groups, the scheduler 1", e.Message);
+        e = Assert.Throws<ArgumentException>(() => other.LoadStateDict(state with { StepCount = -1 }));
+        Assert.Contains("'_step_count' is -1 (expected >= 0)", e.Message);
         Assert.Equal(before, (other.StateDict().StepCount, o2.ParamGroups[0].Lr));
     }
 
