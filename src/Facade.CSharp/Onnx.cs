@@ -195,8 +195,9 @@ public static class Onnx
             case LayerNorm ln:
                 {
                     var shape = ln.NormalizedShape.ToArray();
+                    // an omitted bias ("") crashes ONNX Runtime 1.32's LayerNormalization, so the identity's zeros stand in
                     var scale = ln.Weight is null ? g.Constant($"{path}.weight", shape, 1.0) : g.Weight($"{path}.weight", ln.Weight);
-                    var bias = ln.Bias is null ? "" : g.Weight($"{path}.bias", ln.Bias);
+                    var bias = ln.Bias is null ? g.Constant($"{path}.bias", shape, 0.0) : g.Weight($"{path}.bias", ln.Bias);
                     g.Node(path, "LayerNormalization", new[] { x, scale, bias },
                            OnnxAttribute.NewInt("axis", -shape.Length), OnnxAttribute.NewFloat("epsilon", (float)ln.Eps));
                     break;
