@@ -99,6 +99,18 @@ public sealed class OnnxExportTests : IDisposable
         AssertSameOutputs(model, path, new long[] { 5, 6 }, DType.Float64, 15);
     }
 
+    [Fact]
+    public void Float64BatchNormAndPoolingMatch()
+    {
+        // no Conv: ONNX Runtime's CPU provider has no float64 Conv kernel (the exported file is valid ONNX all the same)
+        var bn = new BatchNorm2d(2, dtype: DType.Float64);
+        var model = new Sequential(bn, new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(2 * 3 * 3, 2, dtype: DType.Float64, seed: 2));
+        Randomize(bn, new long[] { 4, 2, 6, 6 }, 50);
+        var path = PathOf("bnpool64.onnx");
+        Onnx.Export(model, new long[] { 1, 2, 6, 6 }, path);
+        AssertSameOutputs(model, path, new long[] { 5, 2, 6, 6 }, DType.Float64, 19);
+    }
+
     public static TheoryData<string> Activations => new()
     {
         "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "ELU", "SELU", "CELU", "SiLU", "Mish", "LogSigmoid", "Softsign",
