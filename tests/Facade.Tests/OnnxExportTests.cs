@@ -248,4 +248,23 @@ public sealed class OnnxExportTests : IDisposable
         var e = Assert.Throws<IOException>(() => Onnx.Export(new Sequential(new ReLU()), new long[] { 1, 3 }, path));
         Assert.Contains("could not write ONNX model to " + path, e.Message);
     }
+
+    [Fact]
+    public void TheCoreWriterRefusesAGraphReadingAnUndefinedNameOrMiscountedInitializer()
+    {
+        static Hybrid.Core.Onnx.Model ModelOf(Hybrid.Core.Onnx.Node[] nodes, Hybrid.Core.Onnx.Initializer[] inits)
+        {
+            var info = new Hybrid.Core.Onnx.ValueInfo("x", Hybrid.Core.Onnx.ElemType.Float32, new[] { Hybrid.Core.Onnx.Dim.NewFixed(2) });
+            var y = new Hybrid.Core.Onnx.ValueInfo("y", Hybrid.Core.Onnx.ElemType.Float32, new[] { Hybrid.Core.Onnx.Dim.NewFixed(2) });
+            return new(8, 17, "test", "0", new Hybrid.Core.Onnx.Graph("g", nodes, inits, new[] { info }, new[] { y }));
+        }
+        var add = new Hybrid.Core.Onnx.Node("add", "Add", new[] { "x", "nowhere" }, new[] { "y" }, Array.Empty<Hybrid.Core.Onnx.Attribute>());
+        var undefined = Assert.Throws<ArgumentException>(() => Hybrid.Core.Onnx.OnnxWriter.toBytes(ModelOf(new[] { add }, Array.Empty<Hybrid.Core.Onnx.Initializer>())));
+        Assert.Contains("node 0 'add' (Add) reads 'nowhere', which no input, initializer or earlier node defines", undefined.Message);
+        var w = new Hybrid.Core.Onnx.Initializer("nowhere", new long[] { 2, 2 }, Hybrid.Core.Onnx.InitializerData.NewFloats(new float[] { 1, 2, 3 }));
+        var miscounted = Assert.Throws<ArgumentException>(() => Hybrid.Core.Onnx.OnnxWriter.toBytes(ModelOf(new[] { add }, new[] { w })));
+        Assert.Contains("initializer 'nowhere' holds 3 values but its dims [2,2] need 4", miscounted.Message);
+        var noNode = Assert.Throws<ArgumentException>(() => Hybrid.Core.Onnx.OnnxWriter.toBytes(ModelOf(Array.Empty<Hybrid.Core.Onnx.Node>(), Array.Empty<Hybrid.Core.Onnx.Initializer>())));
+        Assert.Contains("output 'y' is not produced by any node", noNode.Message);
+    }
 }
