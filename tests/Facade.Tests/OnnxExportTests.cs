@@ -178,6 +178,31 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void CeilModePoolsMatchOnnxRuntime()
+    {
+        var model = new Sequential(new MaxPool2d(2, ceilMode: true), new AvgPool2d(3, stride: 2, padding: 1, ceilMode: true), new Flatten(), new Linear(3 * 3 * 3, 2, seed: 1));
+        var path = PathOf("ceil.onnx");
+        Onnx.Export(model, new long[] { 1, 3, 7, 7 }, path);
+        AssertSameOutputs(model, path, new long[] { 5, 3, 7, 7 }, DType.Float32, 21);
+    }
+
+    [Fact]
+    public void TheDocsExampleRunsAsWritten()
+    {
+        // docs/onnx.md's example, in a temporary folder
+        var path = PathOf("mlp.onnx");
+        var model = new Sequential(new Linear(6, 16), new ReLU(), new Dropout(0.3), new Linear(16, 4), new Softmax(-1));
+        Onnx.Export(model, new long[] { 1, 6 }, path);
+        using var session = new InferenceSession(path);
+        using var input = OrtValue.CreateTensorValueFromMemory(new float[5 * 6], new long[] { 5, 6 });
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, new[] { "input" }, new[] { input }, new[] { "output" });
+        float[] probabilities = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        Assert.Equal(new long[] { 5, 4 }, outputs[0].GetTensorTypeAndShape().Shape);
+        for (int r = 0; r < 5; r++) Assert.Equal(1.0, probabilities.Skip(4 * r).Take(4).Sum(), 5);
+    }
+
+    [Fact]
     public void ExportRestoresEachLayersTrainingMode()
     {
         var dropout = new Dropout(0.5);
