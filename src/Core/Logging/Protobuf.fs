@@ -5,7 +5,7 @@ open System.Buffers.Binary
 open System.Text
 
 /// The protobuf wire format (developers.google.com/protocol-buffers/docs/encoding) that TensorBoard's event files,
-/// histograms and hyperparameters are written in: key = (field_number << 3) | wire_type, with wire types
+/// histograms and hyperparameters, and ONNX models (Onnx/OnnxWriter.fs), are written in: key = (field_number << 3) | wire_type, with wire types
 /// 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32; everything little-endian.
 module internal Protobuf =
     /// An unsigned LEB128 varint.
@@ -51,6 +51,18 @@ module internal Protobuf =
     let packedDoubles (vs: float[]) =
         let b = Array.zeroCreate<byte> (8 * vs.Length)
         vs |> Array.iteri (fun i v -> BinaryPrimitives.WriteDoubleLittleEndian(Span(b, 8 * i, 8), v))
+        b
+
+    /// The payload of a packed repeated float field (fixed32 each).
+    let packedFloats (vs: float32[]) =
+        let b = Array.zeroCreate<byte> (4 * vs.Length)
+        vs |> Array.iteri (fun i v -> BinaryPrimitives.WriteSingleLittleEndian(Span(b, 4 * i, 4), v))
+        b
+
+    /// The payload of a packed repeated sfixed64 field (8 bytes each, two's complement).
+    let packedSfixed64s (vs: int64[]) =
+        let b = Array.zeroCreate<byte> (8 * vs.Length)
+        vs |> Array.iteri (fun i v -> BinaryPrimitives.WriteInt64LittleEndian(Span(b, 8 * i, 8), v))
         b
 
     /// The bytes of a message written by `build`.

@@ -64,6 +64,9 @@ public sealed class Conv2d : Module
         Bias = bias ? new Parameter(CoreInit.torchDefaultBias(gen, dt, shape[1] * shape[2] * shape[3], outChannels), true) : null;
     }
 
+    /// <summary>(stride, padding, dilation) as (vertical, horizontal) pairs, for the ONNX export.</summary>
+    internal ((int, int) Stride, (int, int) Padding, (int, int) Dilation) Geometry => (_stride, _padding, _dilation);
+
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) =>
         new(Hybrid.Core.Convolution.conv2d(input.Core, Weight.Core, Bias?.Core!, _stride.Item1, _stride.Item2, _padding.Item1, _padding.Item2, _dilation.Item1, _dilation.Item2, Groups));
@@ -100,6 +103,10 @@ public sealed class MaxPool2d : Module
 
     /// <summary>Whether this is a plain 2×2 pool at stride 2 (no padding or dilation, floor mode), the one a preceding
     /// Conv2d and ReLU fuse with.</summary>
+    /// <summary>(kernel, stride, padding, dilation) as (vertical, horizontal) pairs and the ceil mode, for the ONNX export.</summary>
+    internal ((int, int) Kernel, (int, int) Stride, (int, int) Padding, (int, int) Dilation, bool CeilMode) Geometry =>
+        (_kernel, _stride, _padding, _dilation, _ceilMode);
+
     internal bool IsPlain2x2 => _kernel == (2, 2) && _stride == (2, 2) && _padding == (0, 0) && _dilation == (1, 1) && !_ceilMode;
 
     /// <inheritdoc />
@@ -126,6 +133,10 @@ public sealed class AvgPool2d : Module
         _stride = (st, st); _padding = (padding, padding);
         _ceilMode = ceilMode; _countIncludePad = countIncludePad;
     }
+
+    /// <summary>(kernel, stride, padding) as (vertical, horizontal) pairs, the ceil mode and whether padding counts, for the ONNX export.</summary>
+    internal ((int, int) Kernel, (int, int) Stride, (int, int) Padding, bool CeilMode, bool CountIncludePad) Geometry =>
+        (_kernel, _stride, _padding, _ceilMode, _countIncludePad);
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) =>

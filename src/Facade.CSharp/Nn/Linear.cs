@@ -59,6 +59,9 @@ public sealed class Flatten : Module
         _endDim = endDim;
     }
 
+    /// <summary>(startDim, endDim) as given (negative counts from the end), for the ONNX export.</summary>
+    internal (int Start, int End) Dims => (_startDim, _endDim);
+
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => new(Reshaping.flatten(_startDim, _endDim, input.Core));
 }
