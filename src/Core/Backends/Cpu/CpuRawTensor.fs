@@ -105,7 +105,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         if s = shape then t :> RawTensor
         else t.MapAny (fun a -> Elementwise.expand a shape s) (fun a -> Elementwise.expand a shape s) (fun a -> Elementwise.expand a shape s) s
     override t.Slice(starts, stops, steps) =
-        let s = Layout.sliceShape starts stops steps
+        let s = Geometry.sliceShape starts stops steps
         t.MapAny (fun a -> Layout.slice a shape starts stops steps) (fun a -> Layout.slice a shape starts stops steps) (fun a -> Layout.slice a shape starts stops steps) s
     override t.SliceScatter(full, starts, stops, steps) =
         t.MapAny (fun a -> Layout.sliceScatter a full starts stops steps) (fun a -> Layout.sliceScatter a full starts stops steps) (fun a -> Layout.sliceScatter a full starts stops steps) full
@@ -173,14 +173,14 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         t.MapFloat "sum" (fun a -> Reduce.sumDims a shape dims) (fun a -> Reduce.sumDims a shape dims) s
     override t.ExtremeDim(isMax, dim, keepDim) =
         use _ = new Hold(t, null, null)
-        let o, k, i = Reduce.around shape dim
+        let o, k, i = Geometry.around shape dim
         let s = Shape.reduced shape [| dim |] keepDim
         match storage with
         | F32 a -> let v, ix = Elementwise.extremeDim isMax a o k i in of32 v s, ofI64 ix s
         | F64 a -> let v, ix = Elementwise.extremeDim isMax a o k i in of64 v s, ofI64 ix s
         | I64 _ -> floatsOnly (if isMax then "max" else "min") Int64
     override t.Scan(op, dim, reverse) =
-        let o, k, i = Reduce.around shape dim
+        let o, k, i = Geometry.around shape dim
         t.MapFloat "scan" (fun a -> Scan.run op reverse a o k i) (fun a -> Scan.run op reverse a o k i) shape
     override t.Softmax dim = t.MapFloat "softmax" (fun a -> Reduce.softmax a shape dim false) (fun a -> Reduce.softmax a shape dim false) shape
     override t.LogSoftmax dim = t.MapFloat "log_softmax" (fun a -> Reduce.softmax a shape dim true) (fun a -> Reduce.softmax a shape dim true) shape
