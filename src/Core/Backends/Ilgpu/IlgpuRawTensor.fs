@@ -470,9 +470,10 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         IlgpuRawTensor.Of(c, dtype, Array.append batch [| m; n2 |])
 
     // ---- convolution: im2col / col2im kernels around one gemm per group over the whole batch (layout in ConvKernels.fs)
+    /// The launcher of a ConvKernels kernel written once over the element type, instantiated at dt.
     member private _.LaunchC<'D when 'D :> Delegate>(name: string, dt: DType) : 'D =
-        let full = name + (if dt = Float32 then "32" else "64")
-        gpu.Launcher<'D>("ConvKernels." + full, typeof<ConvKernels>, full, [||])
+        let args = if dt = Float32 then [| typeof<float32>; typeof<Widen32> |] else [| typeof<float>; typeof<Widen64> |]
+        gpu.Launcher<'D>("ConvKernels." + name + ":" + args.[0].Name, typeof<ConvKernels>, name, args)
     /// [N; C; H; W; G; Cg; kH; kW; sH; sW; pH; pW; dH; dW; Ho; Wo] of a conv2d.
     static member private ConvGeo(xShape: int[], wShape: int[], spec: Conv2dSpec) =
         let (sh, sw), (ph, pw), (dh, dw) = spec.Stride, spec.Padding, spec.Dilation
@@ -580,8 +581,8 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         if n > 0 then
             let ohw, hw = shape.[2] * shape.[3], inputShape.[2] * inputShape.[3]
             match dtype with
-            | Float32 -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>, ArrayView<float32>, int, int>>("MaxPoolBack", dtype).Invoke(gpu.Stream, Index1D n, t.V32, ix.VI64, Dev.view gx, ohw, hw)
-            | _ -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>, ArrayView<float>, int, int>>("MaxPoolBack", dtype).Invoke(gpu.Stream, Index1D n, t.V64, ix.VI64, Dev.view gx, ohw, hw)
+            | Float32 -> gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>, ArrayView<float32>, int, int>>("ConvKernels.MaxPoolBack32", typeof<ConvKernels>, "MaxPoolBack32", [||]).Invoke(gpu.Stream, Index1D n, t.V32, ix.VI64, Dev.view gx, ohw, hw)
+            | _ -> gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>, ArrayView<float>, int, int>>("ConvKernels.MaxPoolBack64", typeof<ConvKernels>, "MaxPoolBack64", [||]).Invoke(gpu.Stream, Index1D n, t.V64, ix.VI64, Dev.view gx, ohw, hw)
         IlgpuRawTensor.Of(gx, dtype, Array.copy inputShape)
     override t.AvgPool2d spec =
         t.FloatsOnly "avg_pool2d"
