@@ -232,17 +232,11 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
     override t.ReluBackward x =
         t.MapFloat2 "relu_backward" "x" x { new IFloatKernel2 with member _.Apply(g, xs) = struct (CpuRawTensor.ReluBackwardArray g xs, shape) }
     override t.Conv2dBackwardInput(weight, inputShape, spec) =
-        use _ = new Hold(t, weight, null)
-        match storage, storageOf "conv2d" weight with
-        | F32 g, F32 w -> of32 (Conv2d.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
-        | F64 g, F64 w -> of64 (Conv2d.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
-        | _ -> invalidArg "weight" "conv2d backward: dtypes differ"
+        t.MapFloat2 "conv2d backward" "weight" weight
+            { new IFloatKernel2 with member _.Apply(g, w) = struct (Conv2d.conv2dBackwardInput g shape w weight.Shape inputShape spec, inputShape) }
     override t.Conv2dBackwardWeight(input, weightShape, spec) =
-        use _ = new Hold(t, input, null)
-        match storage, storageOf "conv2d" input with
-        | F32 g, F32 x -> of32 (Conv2d.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
-        | F64 g, F64 x -> of64 (Conv2d.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
-        | _ -> invalidArg "input" "conv2d backward: dtypes differ"
+        t.MapFloat2 "conv2d backward" "input" input
+            { new IFloatKernel2 with member _.Apply(g, x) = struct (Conv2d.conv2dBackwardWeight g shape x input.Shape weightShape spec, weightShape) }
     override t.MaxPool2d spec =
         use _ = new Hold(t, null, null)
         match storage with
