@@ -22,13 +22,13 @@ let timeSteps (name: string) (forward: unit -> Tensor) (ps: Tensor[]) (opt: Opti
     System.Array.Clear phases
     let gc0, gc1, gc2 = System.GC.CollectionCount 0, System.GC.CollectionCount 1, System.GC.CollectionCount 2
     let bytes0, pause0 = System.GC.GetTotalAllocatedBytes false, System.GC.GetTotalPauseDuration()
-    let pool0 = Hybrid.Core.Backends.Cpu.Pool.stats ()
+    let pool0 = Hybrid.Core.Backends.Cpu.OutputArrays.stats ()
     let ts = Array.init runs (fun _ -> let sw = Stopwatch.StartNew() in step (); sw.Elapsed.TotalMilliseconds) |> Array.sort
     let f (v: float) = v.ToString("F" + string digits)
     printfn "%s step: median %s ms  min %s ms  mean %s ms (%d runs; %d gen0 / %d gen2 GCs)" name (f ts.[runs / 2]) (f ts.[0]) (f (Array.average ts)) runs
         (System.GC.CollectionCount 0 - gc0) (System.GC.CollectionCount 2 - gc2)
     let reused0, fresh0, collections0, _ = pool0
-    let reused1, fresh1, collections1, _ = Hybrid.Core.Backends.Cpu.Pool.stats ()
+    let reused1, fresh1, collections1, _ = Hybrid.Core.Backends.Cpu.OutputArrays.stats ()
     printfn "  per step: %.2f MB allocated; GCs: %d gen0 + gen1 (%d of them gen1 or 2), %.1f ms pause in all; pool: %d reused, %d fresh, %d collections asked"
         (float (System.GC.GetTotalAllocatedBytes false - bytes0) / float runs / 1048576.0)
         (System.GC.CollectionCount 0 - gc0) (System.GC.CollectionCount 1 - gc1)

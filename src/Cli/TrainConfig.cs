@@ -79,7 +79,7 @@ internal sealed partial record TrainConfig
             throw new ArgumentException($"train: --device {Device} is invalid (expected cpu|cuda|cuda:N|ilgpu-cpu)");
         if (d.IsIlgpu && ((Hybrid.Core.Device.Ilgpu)d).kind == "cuda")
         {
-            var n = Hybrid.Core.Backends.Ilgpu.Runtime.cudaCount();
+            var n = Hybrid.Core.Devices.cudaCount();
             var index = ((Hybrid.Core.Device.Ilgpu)d).index;
             if (n == 0) throw new ArgumentException($"train: --device {Device}: no CUDA device found (ILGPU sees none on this machine; use --device cpu)");
             if (index >= n) throw new ArgumentException($"train: --device {Device}: no CUDA device found at index {index} ({n} present: cuda:0..cuda:{n - 1})");

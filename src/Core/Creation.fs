@@ -2,7 +2,6 @@ namespace Hybrid.Core
 
 open System
 open Hybrid.Core.Backends
-open Hybrid.Core.Backends.Cpu
 
 /// A seeded random source (xoshiro256** underneath System.Random's seeded mode): the same seed gives
 /// the same tensors on every run and machine.
@@ -28,7 +27,7 @@ type Generator(seed: int) =
 /// Creating tensors: every function takes the dtype explicitly and returns a leaf on the CPU backend
 /// (move with `Device.To` once the ILGPU backend is present).
 module Create =
-    let cpu = CpuBackend() :> Backend
+    let cpu = Registry.host
 
     let private leaf (raw: RawTensor) = Tensor(raw)
 

@@ -2,8 +2,6 @@ namespace Hybrid.Core
 
 open System
 open Hybrid.Core.Backends
-open Hybrid.Core.Backends.Cpu
-open Hybrid.Core.Backends.Ilgpu
 
 /// Choosing where tensors live: "cpu" (the managed SIMD backend), "cuda:N", "opencl:N" or "ilgpu-cpu"
 /// (ILGPU's CPU accelerator: the GPU kernels run by an emulator, ~200-300x slower than the CPU backend;
@@ -28,17 +26,17 @@ module Devices =
         | "ilgpu-cpu", 0 -> Ilgpu ("ilgpu-cpu", 0)
         | _ -> invalidArg "name" (sprintf "device '%s' is unknown (expected cpu, cuda:N, opencl:N or ilgpu-cpu)" name)
 
+    /// The number of CUDA devices ILGPU sees.
+    let cudaCount () = Registry.cudaCount ()
+
     /// True when ILGPU sees at least one CUDA device.
-    let isCudaAvailable () = Runtime.cudaCount () > 0
+    let isCudaAvailable () = cudaCount () > 0
 
     /// CUDA device 0 when present, else the CPU backend.
     let defaultDevice () = if isCudaAvailable () then Ilgpu ("cuda", 0) else Cpu
 
     /// The backend that creates tensors on a device (an ILGPU accelerator is opened on first use).
-    let backendOf (device: Device) : Backend =
-        match device with
-        | Cpu -> CpuBackend() :> Backend
-        | Ilgpu _ -> IlgpuBackend.For(Runtime.gpu device)
+    let backendOf (device: Device) : Backend = Registry.backendOf device
 
     /// A copy of t on `device` (t itself when it is already there). Differentiable: the gradient is
     /// copied back to t's device.

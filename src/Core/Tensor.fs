@@ -2,7 +2,6 @@ namespace Hybrid.Core
 
 open System
 open Hybrid.Core.Backends
-open Hybrid.Core.Backends.Cpu
 
 /// Whether ops record onto the tape, per thread. `Tensor.noGrad()` scopes turn it off.
 type GradMode private () =

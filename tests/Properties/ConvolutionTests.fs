@@ -421,3 +421,17 @@ let ``conv2d and both gradients equal direct loops for unit-stride same-width ge
     // float32 runs the same paths
     let y32 = Convolution.conv2d (Pointwise.cast Float32 x) (Pointwise.cast Float32 wt) null (1, 1) (ph, pw) (dh, 1) groups
     assertClose 1e-5 1e-5 ey (y32.ToFloat64Array())
+
+[<Fact>]
+let ``conv2d's backward ops refuse mixed dtypes, naming the op and both dtypes`` () =
+    let cpu = Backends.Registry.host
+    let spec : Backends.Conv2dSpec = { Stride = (1, 1); Padding = (0, 0); Dilation = (1, 1); Groups = 1 }
+    let g = cpu.FromFloat32(Array.zeroCreate 4, [| 1; 1; 2; 2 |])
+    let w = cpu.FromFloat64(Array.zeroCreate 1, [| 1; 1; 1; 1 |])
+    let x = cpu.FromFloat64(Array.zeroCreate 4, [| 1; 1; 2; 2 |])
+    let e = Assert.Throws<ArgumentException>(fun () -> g.Conv2dBackwardInput(w, [| 1; 1; 2; 2 |], spec) |> ignore)
+    Assert.StartsWith("conv2d backward: dtypes float32 and float64 differ (expected the same float dtype)", e.Message)
+    Assert.Equal("weight", e.ParamName)
+    let e = Assert.Throws<ArgumentException>(fun () -> g.Conv2dBackwardWeight(x, [| 1; 1; 1; 1 |], spec) |> ignore)
+    Assert.StartsWith("conv2d backward: dtypes float32 and float64 differ (expected the same float dtype)", e.Message)
+    Assert.Equal("input", e.ParamName)

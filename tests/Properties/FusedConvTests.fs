@@ -256,7 +256,7 @@ let ``the Winograd path runs: its float32 rounding differs from im2col's, and tu
     let ye, ge = run b.Composed b x wt bs
     Assert.NotEqual<float32[]>(yOff.ToFloat32Array(), y.ToFloat32Array())
     // the input gradient takes Winograd in the chunked backward, which needs BLAS (HYBRID_NO_BLAS=1 runs the whole batch)
-    if Hybrid.Core.Backends.Blas.available.Value then
+    if Hybrid.Core.Backends.Cpu.Blas.available.Value then
         Assert.NotEqual<float32[]>(gsOff.[0].ToFloat32Array(), gs.[0].ToFloat32Array())
     // with Winograd off the block runs im2col's products again: the composed ops' values to float32 rounding (one big
     // OpenBLAS gemm over the batch against per-chunk gemms may round the last bit differently)

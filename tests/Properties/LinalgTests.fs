@@ -89,7 +89,7 @@ let ``the fused raw linear equals the transposed product plus the broadcast bias
         let x, w, b = tensorOf m [| m; k |], tensorOf (m + 1) [| n; k |], tensorOf (m + 2) [| n |]
         for cast in [ id; (fun (r: Backends.RawTensor) -> r.Cast Float32) ] do
             let fused = (cast x.Raw).LinearT(cast w.Raw, cast b.Raw)
-            let separate = (cast x.Raw).MatmulT(cast w.Raw, false, true).Binary(Backends.Cpu.Add, cast b.Raw)
+            let separate = (cast x.Raw).MatmulT(cast w.Raw, false, true).Binary(Backends.BinaryOp.Add, cast b.Raw)
             Assert.Equal<int[]>([| m; n |], fused.Shape)
             assertClose 1e-5 1e-5 (separate.ToFloat64Array()) (fused.ToFloat64Array())
 

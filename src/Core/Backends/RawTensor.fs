@@ -1,16 +1,6 @@
 namespace Hybrid.Core.Backends
 
 open Hybrid.Core
-open Hybrid.Core.Backends.Cpu
-
-/// Geometry of a 2-D convolution (torch.nn.functional.conv2d's arguments).
-type Conv2dSpec =
-    { Stride: int * int; Padding: int * int; Dilation: int * int; Groups: int }
-
-/// Geometry of a 2-D pooling window (torch.nn.functional.max_pool2d / avg_pool2d).
-type Pool2dSpec =
-    { Kernel: int * int; Stride: int * int; Padding: int * int; Dilation: int * int
-      CeilMode: bool; CountIncludePad: bool }
 
 /// The backend seam: a dense row-major tensor value on one device, with the primitive ops every
 /// backend implements. Nothing here knows about gradients; the tape works one level up, on `Tensor`.

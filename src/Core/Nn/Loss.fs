@@ -134,10 +134,10 @@ module Loss =
                 if eps = 0.0 then targets else targets * (1.0 - eps) + eps / float c
             else smoothedOneHot logits (classTargets op logits targets) eps
         let logp = logits.Raw.LogSoftmax 1
-        let losses = q.Raw.Binary(Backends.Cpu.Mul, logp).SumDims([| 1 |], false).Unary Backends.Cpu.Neg
+        let losses = q.Raw.Binary(Backends.BinaryOp.Mul, logp).SumDims([| 1 |], false).Unary Backends.UnaryOp.Neg
         let value =
             match reduction with
-            | Mean -> losses.SumDims([| 0 |], false).Unary(Backends.Cpu.MulScalar(1.0 / float n))
+            | Mean -> losses.SumDims([| 0 |], false).Unary(Backends.UnaryOp.MulScalar(1.0 / float n))
             | Sum -> losses.SumDims([| 0 |], false)
             | NoReduction -> losses
         let inputs = if probTargets then [| logits; targets |] else [| logits |]
@@ -146,10 +146,10 @@ module Loss =
         let fastBackward (g: Tensor) =
             let gRaw =
                 match reduction with
-                | Mean -> g.Raw.Unary(Backends.Cpu.MulScalar(1.0 / float n))
+                | Mean -> g.Raw.Unary(Backends.UnaryOp.MulScalar(1.0 / float n))
                 | Sum -> g.Raw
                 | NoReduction -> g.Raw.Reshape [| n; 1 |]
-            [| (if logits.RequiresGrad then Tensor(logits.Raw.Softmax(1).Binary(Backends.Cpu.Sub, q.Raw).Binary(Backends.Cpu.Mul, gRaw)) else null) |]
+            [| (if logits.RequiresGrad then Tensor(logits.Raw.Softmax(1).Binary(Backends.BinaryOp.Sub, q.Raw).Binary(Backends.BinaryOp.Mul, gRaw)) else null) |]
         Tensor.Record("cross_entropy", value, inputs, fun g ->
             if not probTargets && not GradMode.Enabled then fastBackward g
             else

@@ -1,7 +1,7 @@
 namespace Hybrid.Core
 
 open System
-open Hybrid.Core.Backends.Cpu
+open Hybrid.Core.Backends
 
 /// Activation functions of torch.nn beyond relu/gelu/elu: each composed of differentiable ops (so its second
 /// derivative comes for free), except where torch's subgradient at a kink needs its own mask (hardtanh, hardswish).

@@ -2,7 +2,6 @@ namespace Hybrid.Core
 
 open System
 open Hybrid.Core.Backends
-open Hybrid.Core.Backends.Cpu
 
 /// Differentiable 2-D convolution and pooling over NCHW tensors (torch.nn.functional's conventions).
 /// Every backward rule is itself made of these ops, so gradients differentiate again:
@@ -56,8 +55,8 @@ module Convolution =
             if bias.Shape <> [| o |] then
                 invalidArg "bias" (sprintf "%s: bias of shape %s does not match the weight's %d output channels (expected [%d])" op (Shape.show bias.Shape) o o)
         let (sh, sw), (ph, pw), (dh, dw) = spec.Stride, spec.Padding, spec.Dilation
-        let ho = ConvShapes.convOutSize xShape.[2] w.Shape.[2] sh ph dh
-        let wo = ConvShapes.convOutSize xShape.[3] w.Shape.[3] sw pw dw
+        let ho = Geometry.convOutSize xShape.[2] w.Shape.[2] sh ph dh
+        let wo = Geometry.convOutSize xShape.[3] w.Shape.[3] sw pw dw
         if ho <= 0 || wo <= 0 then
             invalidArg "input"
                 (sprintf "%s: output size [%d,%d] is not positive: input of shape %s (padded by %s) is smaller than the dilated kernel of weight %s (dilation %s)"
@@ -66,7 +65,7 @@ module Convolution =
     /// Shape of conv2d's output for an input of shape xShape.
     let private convOutShape (xShape: int[]) (wShape: int[]) (spec: Conv2dSpec) =
         let (sh, sw), (ph, pw), (dh, dw) = spec.Stride, spec.Padding, spec.Dilation
-        [| xShape.[0]; wShape.[0]; ConvShapes.convOutSize xShape.[2] wShape.[2] sh ph dh; ConvShapes.convOutSize xShape.[3] wShape.[3] sw pw dw |]
+        [| xShape.[0]; wShape.[0]; Geometry.convOutSize xShape.[2] wShape.[2] sh ph dh; Geometry.convOutSize xShape.[3] wShape.[3] sw pw dw |]
 
     // The three mutually recursive bilinear maps. Their backward rules (from the adjoint identities above):
     //   y  = conv(x, w):        ∂x = convᵀₓ(g, w),   ∂w = convᵀ_w(g, x)
@@ -166,8 +165,8 @@ module Convolution =
         if ph > kh / 2 || pw > kw / 2 then
             raise (ArgumentOutOfRangeException("padding", sprintf "%s: padding %s must be at most half the kernel %s" op (pair sp.Padding) (pair sp.Kernel)))
         let (sh, sw), (dh, dw) = sp.Stride, sp.Dilation
-        let ho = ConvShapes.poolOutSize x.Shape.[2] kh sh ph dh sp.CeilMode
-        let wo = ConvShapes.poolOutSize x.Shape.[3] kw sw pw dw sp.CeilMode
+        let ho = Geometry.poolOutSize x.Shape.[2] kh sh ph dh sp.CeilMode
+        let wo = Geometry.poolOutSize x.Shape.[3] kw sw pw dw sp.CeilMode
         if ho <= 0 || wo <= 0 then
             invalidArg "input"
                 (sprintf "%s: output size [%d,%d] is not positive: input of shape %s (padded by %s) is smaller than the kernel %s (dilation %s)"

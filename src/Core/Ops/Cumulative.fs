@@ -1,7 +1,6 @@
 namespace Hybrid.Core
 
 open Hybrid.Core.Backends
-open Hybrid.Core.Backends.Cpu
 
 /// Running sums and products along a dim (torch.cumsum, torch.cumprod) and the product reduction (torch.prod), on
 /// the backend's scan primitive. Backward rules are themselves scans, so they differentiate again.

@@ -1,7 +1,6 @@
 namespace Hybrid.Core
 
 open Hybrid.Core.Backends
-open Hybrid.Core.Backends.Cpu
 
 /// torch.amax / torch.amin: the largest (smallest) value over several dims, whose gradient is split evenly among
 /// the elements that attain it (unlike max(dim), which picks one index).

@@ -1,7 +1,7 @@
 namespace Hybrid.Core
 
 open System
-open Hybrid.Core.Backends.Cpu
+open Hybrid.Core.Backends
 
 /// Differentiable pointwise functions. Each derivative is written with differentiable tensor ops
 /// (never raw ops), so backward of backward works; masks of kinks (relu, clamp, abs) are constants.

@@ -140,7 +140,7 @@ module Reduction =
         let v = var dims correction keepDim x
         let y = ref null
         y.Value <-
-            Tensor.Record("std", v.Raw.Unary Backends.Cpu.Sqrt, [| v |], fun g ->
+            Tensor.Record("std", v.Raw.Unary Backends.UnaryOp.Sqrt, [| v |], fun g ->
                 let s = y.Value
                 let zero = Tensor(s.Raw.Backend.Full([||], 0.0, s.DType))
                 let isZero = Pointwise.eq s zero
@@ -159,8 +159,8 @@ module Reduction =
     let private norm2 (ds: int[]) (keepDim: bool) (x: Tensor) =
         let xShape = x.Shape
         let kept = Shape.reduced xShape ds true
-        let value = x.Raw.Binary(Backends.Cpu.Mul, x.Raw)
-        let value = (if ds.Length = 0 then value else value.SumDims(ds, keepDim)).Unary Backends.Cpu.Sqrt
+        let value = x.Raw.Binary(Backends.BinaryOp.Mul, x.Raw)
+        let value = (if ds.Length = 0 then value else value.SumDims(ds, keepDim)).Unary Backends.UnaryOp.Sqrt
         let y = ref null
         y.Value <-
             Tensor.Record("norm", value, [| x |], fun g ->

@@ -1,7 +1,7 @@
 namespace Hybrid.Core
 
 open System
-open Hybrid.Core.Backends.Cpu
+open Hybrid.Core.Backends
 
 /// More differentiable pointwise functions with torch's names and semantics: the inverse and hyperbolic
 /// trigonometric functions, accurate log1p/expm1, atan2, hypot, logaddexp, lerp, addcmul/addcdiv, masked_fill and

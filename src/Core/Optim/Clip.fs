@@ -2,7 +2,7 @@ namespace Hybrid.Core.Optim
 
 open System
 open Hybrid.Core
-open Hybrid.Core.Backends.Cpu
+open Hybrid.Core.Backends
 
 /// Gradient clipping (torch.nn.utils.clip_grad_norm_ / clip_grad_value_), as pure functions.
 module Clip =

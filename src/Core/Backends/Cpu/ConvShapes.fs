@@ -2,21 +2,9 @@ namespace Hybrid.Core.Backends.Cpu
 
 open Hybrid.Core.Backends
 
-/// The geometry of 2-D convolution and pooling over NCHW arrays: output lengths along an axis, the range of outputs
-/// that read inside the input, and one conv2d call's sizes (`Geo`) as the kernels below use them.
+/// The geometry of 2-D convolution and pooling over NCHW arrays as the CPU kernels use it (the output lengths are
+/// `Geometry`'s): the range of outputs that read inside the input, and one conv2d call's sizes (`Geo`).
 module ConvShapes =
-
-    /// Floor division (rounds toward −∞, unlike `/` on negative numerators).
-    let private floorDiv (a: int) (b: int) = if a >= 0 then a / b else -((-a + b - 1) / b)
-
-    /// Length of a convolution's output along one axis: ⌊(n + 2p − d(k−1) − 1) / s⌋ + 1.
-    let convOutSize (n: int) (k: int) (s: int) (p: int) (d: int) = floorDiv (n + 2 * p - d * (k - 1) - 1) s + 1
-
-    /// Length of a pooling output along one axis, as torch: ceil mode rounds up, but the last window
-    /// must start inside the input or its left padding ((o − 1)s < n + p).
-    let poolOutSize (n: int) (k: int) (s: int) (p: int) (d: int) (ceilMode: bool) =
-        let o = floorDiv (n + 2 * p - d * (k - 1) - 1 + (if ceilMode then s - 1 else 0)) s + 1
-        if ceilMode && (o - 1) * s >= n + p then o - 1 else o
 
     /// Outputs o in [lo, hi) read an in-bounds input: 0 <= o·s + off < n.
     let inline internal validRange (off: int) (s: int) (n: int) (outLen: int) =
@@ -42,8 +30,8 @@ module ConvShapes =
         let ph, pw = spec.Padding
         let dh, dw = spec.Dilation
         let kh, kw = wShape.[2], wShape.[3]
-        let ho = convOutSize xShape.[2] kh sh ph dh
-        let wo = convOutSize xShape.[3] kw sw pw dw
+        let ho = Geometry.convOutSize xShape.[2] kh sh ph dh
+        let wo = Geometry.convOutSize xShape.[3] kw sw pw dw
         { N = xShape.[0]; C = xShape.[1]; H = xShape.[2]; W = xShape.[3]; O = wShape.[0]; G = spec.Groups
           Cg = xShape.[1] / spec.Groups; Og = wShape.[0] / spec.Groups
           KH = kh; KW = kw; SH = sh; SW = sw; PH = ph; PW = pw; DH = dh; DW = dw

@@ -1,6 +1,7 @@
 namespace Hybrid.Core.Backends.Cpu
 
 open System
+open System.Numerics
 open Hybrid.Core
 open Hybrid.Core.Backends
 
@@ -9,6 +10,19 @@ type CpuStorage =
     | F32 of float32[]
     | F64 of float[]
     | I64 of int64[]
+
+/// A kernel written once over the element type, for the ops defined on every dtype (layout and indexing): the
+/// backend applies it to whichever array a tensor stores.
+type internal IAnyKernel =
+    abstract Apply<'T> : 'T[] -> 'T[]
+
+/// A kernel written once over the float element types (float32 and float64).
+type internal IFloatKernel =
+    abstract Apply<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> : 'T[] -> 'T[]
+
+/// A kernel of two float arrays of one element type, giving an array and its shape.
+type internal IFloatKernel2 =
+    abstract Apply<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType> : 'T[] * 'T[] -> struct ('T[] * int[])
 
 /// Keeps tensors reachable until the end of a `use` scope: an op's kernel reads arrays, not tensors, and
 /// a tensor the JIT sees as dead could otherwise have its pooled array finalized back mid-kernel.
@@ -70,21 +84,29 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         let same = match storage with F32 a -> Object.ReferenceEquals(a, y) | F64 a -> Object.ReferenceEquals(a, y) | I64 a -> Object.ReferenceEquals(a, y)
         if same then CpuRawTensor(st, s, lease) :> RawTensor else CpuRawTensor(st, s) :> RawTensor
 
-    /// Apply the same layout function to whichever array type is stored.
-    member private t.MapAny (f32: float32[] -> float32[]) (f64: float[] -> float[]) (i64: int64[] -> int64[]) (s: int[]) : RawTensor =
+    /// Apply a kernel of any element type to whichever array is stored; the result has shape s.
+    member private t.MapAny (f: IAnyKernel) (s: int[]) : RawTensor =
         use _ = new Hold(t, null, null)
         match storage with
-        | F32 a -> let y = f32 a in t.Wrap y (F32 y) s
-        | F64 a -> let y = f64 a in t.Wrap y (F64 y) s
-        | I64 a -> let y = i64 a in t.Wrap y (I64 y) s
+        | F32 a -> let y = f.Apply a in t.Wrap y (F32 y) s
+        | F64 a -> let y = f.Apply a in t.Wrap y (F64 y) s
+        | I64 a -> let y = f.Apply a in t.Wrap y (I64 y) s
 
-    /// Apply a float-only kernel.
-    member private t.MapFloat (op: string) (f32: float32[] -> float32[]) (f64: float[] -> float[]) (s: int[]) : RawTensor =
+    /// Apply a float-only kernel; the result has shape s.
+    member private t.MapFloat (op: string) (f: IFloatKernel) (s: int[]) : RawTensor =
         use _ = new Hold(t, null, null)
         match storage with
-        | F32 a -> let y = f32 a in t.Wrap y (F32 y) s
-        | F64 a -> let y = f64 a in t.Wrap y (F64 y) s
+        | F32 a -> let y = f.Apply a in t.Wrap y (F32 y) s
+        | F64 a -> let y = f.Apply a in t.Wrap y (F64 y) s
         | I64 _ -> floatsOnly op Int64
+
+    /// Apply a float kernel of this tensor and `other` (argument `arg` of op `op`), which must share its dtype.
+    member private t.MapFloat2 (op: string) (arg: string) (other: RawTensor) (f: IFloatKernel2) : RawTensor =
+        use _ = new Hold(t, other, null)
+        match storage, storageOf op other with
+        | F32 a, F32 b -> let struct (y, s) = f.Apply(a, b) in of32 y s
+        | F64 a, F64 b -> let struct (y, s) = f.Apply(a, b) in of64 y s
+        | _ -> invalidArg arg (sprintf "%s: dtypes %O and %O differ (expected the same float dtype)" op t.DType other.DType)
 
     override _.Backend = backend.Value
 
@@ -97,18 +119,18 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         | Float64 -> (match storage with F64 a -> CpuRawTensor(F64 a, shape, lease) :> RawTensor | _ -> of64 (t.ToFloat64Array()) shape)
         | Int64 -> (match storage with I64 a -> CpuRawTensor(I64 a, shape, lease) :> RawTensor | _ -> ofI64 (t.ToInt64Array()) shape)
 
-    override t.Reshape s = t.MapAny id id id s
+    override t.Reshape s = t.MapAny { new IAnyKernel with member _.Apply a = a } s
     override t.Permute dims =
         let s = dims |> Array.map (fun d -> shape.[d])
-        t.MapAny (fun a -> Layout.permute a shape dims) (fun a -> Layout.permute a shape dims) (fun a -> Layout.permute a shape dims) s
+        t.MapAny { new IAnyKernel with member _.Apply a = Layout.permute a shape dims } s
     override t.Expand s =
         if s = shape then t :> RawTensor
-        else t.MapAny (fun a -> Elementwise.expand a shape s) (fun a -> Elementwise.expand a shape s) (fun a -> Elementwise.expand a shape s) s
+        else t.MapAny { new IAnyKernel with member _.Apply a = Elementwise.expand a shape s } s
     override t.Slice(starts, stops, steps) =
-        let s = Layout.sliceShape starts stops steps
-        t.MapAny (fun a -> Layout.slice a shape starts stops steps) (fun a -> Layout.slice a shape starts stops steps) (fun a -> Layout.slice a shape starts stops steps) s
+        let s = Geometry.sliceShape starts stops steps
+        t.MapAny { new IAnyKernel with member _.Apply a = Layout.slice a shape starts stops steps } s
     override t.SliceScatter(full, starts, stops, steps) =
-        t.MapAny (fun a -> Layout.sliceScatter a full starts stops steps) (fun a -> Layout.sliceScatter a full starts stops steps) (fun a -> Layout.sliceScatter a full starts stops steps) full
+        t.MapAny { new IAnyKernel with member _.Apply a = Layout.sliceScatter a full starts stops steps } full
     override t.Concat(others, dim) =
         use _ = new Hold(t, others, null)
         let all = Array.append [| t :> RawTensor |] others
@@ -122,15 +144,15 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         let ix = indices "index_select" index
         let s = Array.copy shape
         s.[dim] <- ix.Length
-        t.MapAny (fun a -> Index.indexSelect a shape dim ix) (fun a -> Index.indexSelect a shape dim ix) (fun a -> Index.indexSelect a shape dim ix) s
+        t.MapAny { new IAnyKernel with member _.Apply a = Index.indexSelect a shape dim ix } s
     override t.IndexAdd(full, dim, index) =
         use _ = new Hold(t, index, null)
         let ix = indices "index_add" index
-        t.MapFloat "index_add" (fun a -> Index.indexAdd a full dim ix) (fun a -> Index.indexAdd a full dim ix) full
+        t.MapFloat "index_add" { new IFloatKernel with member _.Apply a = Index.indexAdd a full dim ix } full
     override t.Gather(dim, index) =
         use _ = new Hold(t, index, null)
         let ix = indices "gather" index
-        t.MapAny (fun a -> Index.gather a shape dim ix index.Shape) (fun a -> Index.gather a shape dim ix index.Shape) (fun a -> Index.gather a shape dim ix index.Shape) index.Shape
+        t.MapAny { new IAnyKernel with member _.Apply a = Index.gather a shape dim ix index.Shape } index.Shape
     override t.ScatterAdd(dim, index, src) =
         use _ = new Hold(t, index, src)
         let ix = indices "scatter_add" index
@@ -170,33 +192,27 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
 
     override t.SumDims(dims, keepDim) =
         let s = Shape.reduced shape dims keepDim
-        t.MapFloat "sum" (fun a -> Reduce.sumDims a shape dims) (fun a -> Reduce.sumDims a shape dims) s
+        t.MapFloat "sum" { new IFloatKernel with member _.Apply a = Reduce.sumDims a shape dims } s
     override t.ExtremeDim(isMax, dim, keepDim) =
         use _ = new Hold(t, null, null)
-        let o, k, i = Reduce.around shape dim
+        let o, k, i = Geometry.around shape dim
         let s = Shape.reduced shape [| dim |] keepDim
         match storage with
         | F32 a -> let v, ix = Elementwise.extremeDim isMax a o k i in of32 v s, ofI64 ix s
         | F64 a -> let v, ix = Elementwise.extremeDim isMax a o k i in of64 v s, ofI64 ix s
         | I64 _ -> floatsOnly (if isMax then "max" else "min") Int64
     override t.Scan(op, dim, reverse) =
-        let o, k, i = Reduce.around shape dim
-        t.MapFloat "scan" (fun a -> Scan.run op reverse a o k i) (fun a -> Scan.run op reverse a o k i) shape
-    override t.Softmax dim = t.MapFloat "softmax" (fun a -> Reduce.softmax a shape dim false) (fun a -> Reduce.softmax a shape dim false) shape
-    override t.LogSoftmax dim = t.MapFloat "log_softmax" (fun a -> Reduce.softmax a shape dim true) (fun a -> Reduce.softmax a shape dim true) shape
+        let o, k, i = Geometry.around shape dim
+        t.MapFloat "scan" { new IFloatKernel with member _.Apply a = Scan.run op reverse a o k i } shape
+    override t.Softmax dim = t.MapFloat "softmax" { new IFloatKernel with member _.Apply a = Reduce.softmax a shape dim false } shape
+    override t.LogSoftmax dim = t.MapFloat "log_softmax" { new IFloatKernel with member _.Apply a = Reduce.softmax a shape dim true } shape
 
     override t.Matmul other =
-        use _ = new Hold(t, other, null)
-        match storage, storageOf "matmul" other with
-        | F32 a, F32 b -> let c, s = Matmul.batched a shape b other.Shape in of32 c s
-        | F64 a, F64 b -> let c, s = Matmul.batched a shape b other.Shape in of64 c s
-        | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
+        t.MapFloat2 "matmul" "other" other
+            { new IFloatKernel2 with member _.Apply(a, b) = let c, s = Matmul.batched a shape b other.Shape in struct (c, s) }
     override t.MatmulT(other, transA, transB) =
-        use _ = new Hold(t, other, null)
-        match storage, storageOf "matmul" other with
-        | F32 a, F32 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of32 c s
-        | F64 a, F64 b -> let c, s = Matmul.batchedT transA transB a shape b other.Shape in of64 c s
-        | _ -> invalidArg "other" (sprintf "matmul: dtypes %O and %O differ (expected the same float dtype)" t.DType other.DType)
+        t.MapFloat2 "matmul" "other" other
+            { new IFloatKernel2 with member _.Apply(a, b) = let c, s = Matmul.batchedT transA transB a shape b other.Shape in struct (c, s) }
     override x.LinearT(weight, bias) =
         use _ = new Hold(x, weight, bias)
         let m, k, n = x.Shape.[0], x.Shape.[1], weight.Shape.[0]
@@ -205,11 +221,8 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         | F64 a, F64 w, F64 b -> of64 (Matmul.linearT a w b m n k) [| m; n |]
         | _ -> invalidArg "weight" (sprintf "linear: dtypes %O, %O and %O differ (expected the same float dtype)" x.DType weight.DType bias.DType)
     override t.Conv2d(weight, spec) =
-        use _ = new Hold(t, weight, null)
-        match storage, storageOf "conv2d" weight with
-        | F32 a, F32 w -> let y, s = Conv2d.conv2d a shape w weight.Shape spec in of32 y s
-        | F64 a, F64 w -> let y, s = Conv2d.conv2d a shape w weight.Shape spec in of64 y s
-        | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O and %O differ (expected the same float dtype)" t.DType weight.DType)
+        t.MapFloat2 "conv2d" "weight" weight
+            { new IFloatKernel2 with member _.Apply(a, w) = let y, s = Conv2d.conv2d a shape w weight.Shape spec in struct (y, s) }
     override t.Conv2dBias(weight, bias, spec) =
         use _ = new Hold(t, weight, bias)
         match storage, storageOf "conv2d" weight, storageOf "conv2d" bias with
@@ -217,23 +230,13 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         | F64 a, F64 w, F64 b -> let y, s = Conv2d.conv2dBias a shape w weight.Shape b spec in of64 y s
         | _ -> invalidArg "weight" (sprintf "conv2d: dtypes %O, %O and %O differ (expected the same float dtype)" t.DType weight.DType bias.DType)
     override t.ReluBackward x =
-        use _ = new Hold(t, x, null)
-        match storage, storageOf "relu_backward" x with
-        | F32 g, F32 xs -> of32 (CpuRawTensor.ReluBackwardArray g xs) shape
-        | F64 g, F64 xs -> of64 (CpuRawTensor.ReluBackwardArray g xs) shape
-        | _ -> invalidArg "x" (sprintf "relu_backward: dtypes %O and %O differ (expected the same float dtype)" t.DType x.DType)
+        t.MapFloat2 "relu_backward" "x" x { new IFloatKernel2 with member _.Apply(g, xs) = struct (CpuRawTensor.ReluBackwardArray g xs, shape) }
     override t.Conv2dBackwardInput(weight, inputShape, spec) =
-        use _ = new Hold(t, weight, null)
-        match storage, storageOf "conv2d" weight with
-        | F32 g, F32 w -> of32 (Conv2d.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
-        | F64 g, F64 w -> of64 (Conv2d.conv2dBackwardInput g shape w weight.Shape inputShape spec) inputShape
-        | _ -> invalidArg "weight" "conv2d backward: dtypes differ"
+        t.MapFloat2 "conv2d backward" "weight" weight
+            { new IFloatKernel2 with member _.Apply(g, w) = struct (Conv2d.conv2dBackwardInput g shape w weight.Shape inputShape spec, inputShape) }
     override t.Conv2dBackwardWeight(input, weightShape, spec) =
-        use _ = new Hold(t, input, null)
-        match storage, storageOf "conv2d" input with
-        | F32 g, F32 x -> of32 (Conv2d.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
-        | F64 g, F64 x -> of64 (Conv2d.conv2dBackwardWeight g shape x input.Shape weightShape spec) weightShape
-        | _ -> invalidArg "input" "conv2d backward: dtypes differ"
+        t.MapFloat2 "conv2d backward" "input" input
+            { new IFloatKernel2 with member _.Apply(g, x) = struct (Conv2d.conv2dBackwardWeight g shape x input.Shape weightShape spec, weightShape) }
     override t.MaxPool2d spec =
         use _ = new Hold(t, null, null)
         match storage with
@@ -243,7 +246,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
     override t.MaxPool2dBackward(idx, inputShape) =
         use _ = new Hold(t, idx, null)
         let ix = indices "max_pool2d" idx
-        t.MapFloat "max_pool2d" (fun g -> Pooling.maxPool2dBackward g shape ix inputShape) (fun g -> Pooling.maxPool2dBackward g shape ix inputShape) inputShape
+        t.MapFloat "max_pool2d" { new IFloatKernel with member _.Apply g = Pooling.maxPool2dBackward g shape ix inputShape } inputShape
     override x.Conv2dReluMaxPool(weight, bias, spec, convShape) =
         if not (ConvReluPool.fusesReluMaxPool spec) then base.Conv2dReluMaxPool(weight, bias, spec, convShape)
         else
@@ -279,7 +282,7 @@ type CpuRawTensor(storage: CpuStorage, shape: int[], lease: Lease) =
         | F64 a -> let y, s = Pooling.avgPool2d a shape spec in of64 y s
         | I64 _ -> floatsOnly "avg_pool2d" Int64
     override t.AvgPool2dBackward(inputShape, spec) =
-        t.MapFloat "avg_pool2d" (fun g -> Pooling.avgPool2dBackward g shape inputShape spec) (fun g -> Pooling.avgPool2dBackward g shape inputShape spec) inputShape
+        t.MapFloat "avg_pool2d" { new IFloatKernel with member _.Apply g = Pooling.avgPool2dBackward g shape inputShape spec } inputShape
 
 /// Creates CPU tensors.
 and CpuBackend() =

@@ -5,29 +5,7 @@ open System.Numerics
 open System.Numerics.Tensors
 open System.Runtime.Intrinsics
 open System.Runtime.Intrinsics.X86
-
-/// Pointwise functions of one tensor. Parametrised ones carry their scalar.
-type UnaryOp =
-    | Neg | Abs | Exp | Log | Sqrt | Sin | Cos | Tanh | Sigmoid | Relu | Sign | Erf
-    | Softplus | Gelu | Square | Reciprocal | Log1p | Expm1
-    | LeakyRelu of slope: float
-    | Elu of alpha: float
-    | PowScalar of exponent: float
-    | Clamp of lo: float * hi: float
-    | AddScalar of c: float
-    | MulScalar of c: float
-    /// 1 where x > 0, else 0 (the derivative of relu).
-    | Positive
-    | Tan | Atan | Asin | Acos | Sinh | Cosh | Asinh
-
-/// Pointwise functions of two broadcast tensors; comparisons give 1 or 0 in the same dtype.
-type BinaryOp =
-    | Add | Sub | Mul | Div | Pow | Maximum | Minimum
-    | Eq | Ne | Lt | Le | Gt | Ge
-    /// atan2(a, b): the angle of the point (b, a), as torch.atan2(input=a, other=b).
-    | Atan2
-    /// √(a² + b²) without overflow or underflow in the squares.
-    | Hypot
+open Hybrid.Core.Backends
 
 /// Generic SIMD kernels over spans for float32 and float64 (System.Numerics.Tensors does the vector work).
 module Elementwise =
@@ -45,54 +23,6 @@ module Elementwise =
         let a = permute (Vector256.LoadUnsafe(&p0, unativeint at)) evenOdd
         let b = permute (Vector256.LoadUnsafe(&p0, unativeint (at + 8))) evenOdd
         struct (Vector256.Create(a.GetLower(), b.GetLower()), Vector256.Create(a.GetUpper(), b.GetUpper()))
-
-    /// Abramowitz-Stegun 7.1.26 is too coarse for gradient checks; this is erf by W. J. Cody's rational
-    /// approximations (|rel err| < 1e-15), evaluated in float64.
-    let erf (x: float) =
-        let ax = abs x
-        let r =
-            if ax < 0.5 then
-                let t = x * x
-                let p = (((0.1857777061846031526730 * t + 3.161123743870565596947) * t + 113.8641541510501556495) * t + 377.4852376853020208137) * t + 3209.377589138469472562
-                let q = (((t + 23.60129095234412093499) * t + 244.0246379344441733056) * t + 1282.616526077372275645) * t + 2844.236833439170622273
-                x * p / q
-            elif ax < 4.0 then
-                let p = ((((((( 2.15311535474403846343e-8 * ax + 0.564188496988670089180) * ax + 8.88314979438837594118) * ax + 66.1191906371416294775) * ax + 298.635138197400131132) * ax + 881.952221241769090411) * ax + 1712.04761263407058314) * ax + 2051.07837782607146532) * ax + 1230.33935479799725272
-                let q = ((((((( ax + 15.7449261107098347253) * ax + 117.693950891312499305) * ax + 537.181101862009857509) * ax + 1621.38957456669018874) * ax + 3290.79923573345962678) * ax + 4362.61909014324715820) * ax + 3439.36767414372163696) * ax + 1230.33935480374942043
-                let v = 1.0 - exp (-ax * ax) * p / q
-                if x < 0.0 then -v else v
-            else
-                let z = 1.0 / (ax * ax)
-                let p = ((((0.0163153871373020978498 * z + 0.305326634961232344035) * z + 0.360344899949804439429) * z + 0.125781726111229246204) * z + 0.0160837851487422766278) * z + 6.58749161529837803157e-4
-                let q = ((((z + 2.56852019228982242072) * z + 1.87295284992346725209) * z + 0.527905102951428412248) * z + 0.0605183413124413191178) * z + 2.33520497626869185443e-3
-                let v = (1.0 / sqrt Math.PI - z * p / q) / ax
-                let v = 1.0 - exp (-ax * ax) * v
-                if x < 0.0 then -v else v
-        r
-
-    /// log(1 + x), accurate for tiny x (.NET's LogP1 is log(x + 1), which loses every digit of x below 1e-16):
-    /// Goldberg's trick, log(u)·x/(u − 1) with u = 1 + x rounded, which cancels u's rounding error.
-    let log1p (x: float) =
-        let u = 1.0 + x
-        if u = 1.0 then x
-        elif u = Double.PositiveInfinity then u
-        else Math.Log u * x / (u - 1.0)
-
-    /// eˣ − 1, accurate for tiny x (.NET's ExpM1 is exp(x) − 1): Kahan's (u − 1)·x/log(u) with u = eˣ rounded.
-    let expm1 (x: float) =
-        let u = Math.Exp x
-        if u = 1.0 then x
-        elif u = Double.PositiveInfinity then u
-        else
-            let um1 = u - 1.0
-            if um1 = -1.0 then -1.0 else um1 * x / Math.Log u
-
-    /// asinh x = sign(x)·log1p(|x| + x²/(1 + √(1 + x²))), the form that keeps tiny x exact; log|x| + log 2 above 1e8
-    /// (where √(1 + x²) = |x| and x² would overflow near 1e154).
-    let asinh (x: float) =
-        let a = Math.Abs x
-        let r = if a > 1e8 then Math.Log a + 0.69314718055994530942 else log1p (a + a * a / (1.0 + Math.Sqrt(1.0 + a * a)))
-        if x < 0.0 then -r else r
 
     let inline private cast<'T when 'T :> INumberBase<'T>> (x: float) : 'T = 'T.CreateTruncating x
     /// IEEE comparisons without F#'s structural (slow, NaN-unaware) generic comparison.
@@ -122,8 +52,8 @@ module Elementwise =
         | Relu -> TensorPrimitives.Max(x, 'T.Zero, y)
         | Square -> TensorPrimitives.Multiply(x, x, y)
         | Reciprocal -> TensorPrimitives.Divide('T.One, x, y)
-        | Log1p -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (log1p (toF x.[i]))
-        | Expm1 -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (expm1 (toF x.[i]))
+        | Log1p -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (ScalarMath.log1p (toF x.[i]))
+        | Expm1 -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (ScalarMath.expm1 (toF x.[i]))
         // the C runtime's float64 functions, rounded once: TensorPrimitives' vector sinh loses tiny arguments
         | Tan -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Tan (toF x.[i]))
         | Atan -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Atan (toF x.[i]))
@@ -131,7 +61,7 @@ module Elementwise =
         | Acos -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Acos (toF x.[i]))
         | Sinh -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Sinh (toF x.[i]))
         | Cosh -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (Math.Cosh (toF x.[i]))
-        | Asinh -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (asinh (toF x.[i]))
+        | Asinh -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (ScalarMath.asinh (toF x.[i]))
         | AddScalar c -> TensorPrimitives.Add(x, cast<'T> c, y)
         | MulScalar c -> TensorPrimitives.Multiply(x, cast<'T> c, y)
         | PowScalar p when p = 2.0 -> TensorPrimitives.Multiply(x, x, y)
@@ -150,17 +80,17 @@ module Elementwise =
             while i < x.Length do
                 y.[i] <- (if gt x.[i] 'T.Zero then 'T.One else 'T.Zero)
                 i <- i + 1
-        | Erf -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (erf (toF x.[i]))
+        | Erf -> for i in 0 .. x.Length - 1 do y.[i] <- cast<'T> (ScalarMath.erf (toF x.[i]))
         | Softplus ->
             // softplus(x) = max(x,0) + log1p(exp(-|x|)), stable for large |x|
             for i in 0 .. x.Length - 1 do
                 let v = toF x.[i]
-                y.[i] <- cast<'T> (Math.Max(v, 0.0) + log1p (Math.Exp(-(Math.Abs v))))
+                y.[i] <- cast<'T> (Math.Max(v, 0.0) + ScalarMath.log1p (Math.Exp(-(Math.Abs v))))
         | Gelu ->
             // gelu(x) = x·Φ(x) = x·½(1 + erf(x/√2))
             for i in 0 .. x.Length - 1 do
                 let v = toF x.[i]
-                y.[i] <- cast<'T> (0.5 * v * (1.0 + erf (v / sqrt 2.0)))
+                y.[i] <- cast<'T> (0.5 * v * (1.0 + ScalarMath.erf (v / sqrt 2.0)))
         | LeakyRelu s ->
             let s = cast<'T> s
             for i in 0 .. x.Length - 1 do
@@ -250,14 +180,6 @@ module Elementwise =
         | Neg | Abs | Relu | Sign | Square | Reciprocal | LeakyRelu _ | Clamp _ | AddScalar _ | MulScalar _ | Positive -> true
         | _ -> false
 
-    /// Broadcast strides of `shape` against an output of rank `rank` (0 where the dim is broadcast).
-    let broadcastStrides (shape: int[]) (outShape: int[]) =
-        let rank = outShape.Length
-        let st = Hybrid.Core.Shape.strides shape
-        Array.init rank (fun i ->
-            let j = i - (rank - shape.Length)
-            if j < 0 || shape.[j] = 1 then 0 else st.[j])
-
     /// out = a op b with NumPy broadcasting; the innermost run goes through the SIMD span kernels.
     let binary<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (op: BinaryOp) (a: 'T[]) (aShape: int[]) (b: 'T[]) (bShape: int[]) (outShape: int[]) : 'T[] =
@@ -274,8 +196,8 @@ module Elementwise =
                 split n (fun s e -> binaryVS op a.[0] (ReadOnlySpan(b, s, e - s)) (Span(y, s, e - s)))
             else
                 let rank = outShape.Length
-                let sa = broadcastStrides aShape outShape
-                let sb = broadcastStrides bShape outShape
+                let sa = Geometry.broadcastStrides aShape outShape
+                let sb = Geometry.broadcastStrides bShape outShape
                 let inner = outShape.[rank - 1]
                 let outer = n / inner
                 let ia, ib = sa.[rank - 1], sb.[rank - 1]
@@ -317,7 +239,7 @@ module Elementwise =
         let y = OutputArrays.rentZeroed<'T> n
         if n > 0 then
             let rank = outShape.Length
-            let sx = broadcastStrides shape outShape
+            let sx = Geometry.broadcastStrides shape outShape
             let idx = Array.zeroCreate<int> rank
             let inner = outShape.[rank - 1]
             let ix = sx.[rank - 1]

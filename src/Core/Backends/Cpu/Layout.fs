@@ -2,6 +2,7 @@ namespace Hybrid.Core.Backends.Cpu
 
 open System
 open Hybrid.Core
+open Hybrid.Core.Backends
 
 /// Data movement without arithmetic: permute, slice, concat, gather and scatter over row-major arrays.
 module Layout =
@@ -33,13 +34,9 @@ module Layout =
                     else carry <- false
         y
 
-    /// The shape of a slice.
-    let sliceShape (starts: int[]) (stops: int[]) (steps: int[]) =
-        Array.init starts.Length (fun i -> max 0 ((stops.[i] - starts.[i] + steps.[i] - 1) / steps.[i]))
-
     /// Visit every element of a slice: f (flat index in the full tensor) (flat index in the slice).
     let private iterSlice (shape: int[]) (starts: int[]) (stops: int[]) (steps: int[]) (f: int -> int -> unit) =
-        let outShape = sliceShape starts stops steps
+        let outShape = Geometry.sliceShape starts stops steps
         let n = Shape.numel outShape
         if n > 0 then
             let rank = shape.Length
@@ -58,7 +55,7 @@ module Layout =
 
     /// Elements starts..stops-1 by steps along each dim.
     let slice<'T> (x: 'T[]) (shape: int[]) (starts: int[]) (stops: int[]) (steps: int[]) : 'T[] =
-        let y = OutputArrays.rentZeroed<'T> (Shape.numel (sliceShape starts stops steps))
+        let y = OutputArrays.rentZeroed<'T> (Shape.numel (Geometry.sliceShape starts stops steps))
         iterSlice shape starts stops steps (fun o k -> y.[k] <- x.[o])
         y
 

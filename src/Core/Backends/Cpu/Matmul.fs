@@ -436,8 +436,8 @@ module Matmul =
         let outShape = Array.append batch [| m; n |]
         let nb = Shape.numel batch
         let c = OutputArrays.rentZeroed<'T> (nb * m * n)
-        let sa = if batch.Length = 0 then [||] else Elementwise.broadcastStrides batchA batch
-        let sb = if batch.Length = 0 then [||] else Elementwise.broadcastStrides batchB batch
+        let sa = if batch.Length = 0 then [||] else Geometry.broadcastStrides batchA batch
+        let sb = if batch.Length = 0 then [||] else Geometry.broadcastStrides batchB batch
         let bst = Shape.strides batch
         for bi in 0 .. nb - 1 do
             let mutable ia = 0
@@ -464,8 +464,8 @@ module Matmul =
         let outShape = Array.append batch [| m; n |]
         let nb = Shape.numel batch
         let c = OutputArrays.rentZeroed<'T> (nb * m * n)
-        let sa = if batch.Length = 0 then [||] else Elementwise.broadcastStrides batchA batch
-        let sb = if batch.Length = 0 then [||] else Elementwise.broadcastStrides batchB batch
+        let sa = if batch.Length = 0 then [||] else Geometry.broadcastStrides batchA batch
+        let sb = if batch.Length = 0 then [||] else Geometry.broadcastStrides batchB batch
         let bst = Shape.strides batch
         let one bi =
             let mutable ia = 0

@@ -55,8 +55,8 @@ module Pooling =
         let sh, sw = spec.Stride
         let ph, pw = spec.Padding
         let dh, dw = spec.Dilation
-        let ho = poolOutSize h kh sh ph dh spec.CeilMode
-        let wo = poolOutSize w kw sw pw dw spec.CeilMode
+        let ho = Geometry.poolOutSize h kh sh ph dh spec.CeilMode
+        let wo = Geometry.poolOutSize w kw sw pw dw spec.CeilMode
         // every output is written below
         let y = OutputArrays.rent<'T> (n * c * ho * wo)
         let ix = OutputArrays.rent<int64> y.Length
@@ -139,8 +139,8 @@ module Pooling =
         let kh, kw = spec.Kernel
         let sh, sw = spec.Stride
         let ph, pw = spec.Padding
-        let ho = poolOutSize h kh sh ph 1 spec.CeilMode
-        let wo = poolOutSize w kw sw pw 1 spec.CeilMode
+        let ho = Geometry.poolOutSize h kh sh ph 1 spec.CeilMode
+        let wo = Geometry.poolOutSize w kw sw pw 1 spec.CeilMode
         let y = OutputArrays.rentZeroed<'T> (n * c * ho * wo)
         forAvgWindows (n * c) h w ho wo spec (fun xOff o hs he ws we count ->
             let mutable sum = 'T.Zero

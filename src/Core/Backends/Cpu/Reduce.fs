@@ -4,13 +4,10 @@ open System
 open System.Numerics
 open System.Numerics.Tensors
 open Hybrid.Core
+open Hybrid.Core.Backends
 
 /// Reductions and the row-wise normalisations (softmax, log-softmax) over [outer, dim, inner] views.
 module Reduce =
-
-    /// Split a shape around `dim`: (outer, dim size, inner).
-    let around (shape: int[]) (dim: int) =
-        Shape.numel shape.[.. dim - 1], shape.[dim], Shape.numel shape.[dim + 1 ..]
 
     /// The kept dims form one contiguous block [lo, hi) with every dim before and after it reduced: then
     /// x is [A, B, C] (A = the leading reduced dims, C = the trailing ones) and the sum keeps B.
@@ -47,7 +44,7 @@ module Reduce =
                 let mutable cur = x
                 let mutable curShape = Array.copy shape
                 for d in dims |> Array.sortDescending do
-                    let o, k, i = around curShape d
+                    let o, k, i = Geometry.around curShape d
                     cur <- Elementwise.sumDim cur o k i
                     curShape <- Array.append curShape.[.. d - 1] curShape.[d + 1 ..]
                 cur
@@ -66,7 +63,7 @@ module Reduce =
     /// softmax along dim: exp(x - max) / Σ exp(x - max).
     let softmax<'T when 'T :> IFloatingPointIeee754<'T> and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType>
         (x: 'T[]) (shape: int[]) (dim: int) (log: bool) : 'T[] =
-        let outer, k, inner = around shape dim
+        let outer, k, inner = Geometry.around shape dim
         let y = OutputArrays.rentZeroed<'T> x.Length
         if inner = 1 then
             Par.chunks outer (max 1 (Par.grain / max 1 k)) (fun s e ->

@@ -1,11 +1,7 @@
 namespace Hybrid.Core.Backends.Cpu
 
 open System.Numerics
-
-/// A running (inclusive) reduction along one dim: torch.cumsum, torch.cumprod.
-type ScanOp =
-    | CumSum
-    | CumProd
+open Hybrid.Core.Backends
 
 /// Scans over the middle dim of a tensor viewed as [outer, dim, inner].
 module Scan =

@@ -6,7 +6,6 @@ open ILGPU.Runtime
 open ILGPU.Runtime.Cuda
 open Hybrid.Core
 open Hybrid.Core.Backends
-open Hybrid.Core.Backends.Cpu
 
 /// A pooled device buffer shared by the tensors that view it (Reshape shares, never copies). It goes back
 /// to its accelerator's pool when the last holder disposes it, or when the GC finalizes it.
@@ -223,10 +222,10 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         let st = Shape.strides shape
         t.ReadStrided(dims |> Array.map (fun d -> shape.[d]), dims |> Array.map (fun d -> st.[d]), 0)
     override t.Expand s =
-        if s = shape then t :> RawTensor else t.ReadStrided(s, Elementwise.broadcastStrides shape s, 0)
+        if s = shape then t :> RawTensor else t.ReadStrided(s, Geometry.broadcastStrides shape s, 0)
     override t.Slice(starts, stops, steps) =
         let st = Shape.strides shape
-        t.ReadStrided(Layout.sliceShape starts stops steps, Array.map2 (*) st steps, Array.fold2 (fun acc a b -> acc + a * b) 0 starts st)
+        t.ReadStrided(Geometry.sliceShape starts stops steps, Array.map2 (*) st steps, Array.fold2 (fun acc a b -> acc + a * b) 0 starts st)
     override t.SliceScatter(full, starts, stops, steps) =
         let y = Dev.allocOf gpu dtype (Shape.numel full)
         Dev.zero gpu y
@@ -247,7 +246,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         IlgpuRawTensor.Of(y, dtype, outShape)
     override t.IndexSelect(dim, index) =
         let ix = t.Indices index
-        let outer, size, inner = Reduce.around shape dim
+        let outer, size, inner = Geometry.around shape dim
         let m = ix.Numel
         let s = Array.copy shape
         s.[dim] <- m
@@ -263,7 +262,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
     override t.IndexAdd(full, dim, index) =
         t.FloatsOnly "index_add"
         let ix = t.Indices index
-        let _, size, inner = Reduce.around full dim
+        let _, size, inner = Geometry.around full dim
         let m = ix.Numel
         let y = Dev.allocOf gpu dtype (Shape.numel full)
         Dev.zero gpu y
@@ -329,7 +328,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
             let m = Shape.numel outShape
             let y = Dev.allocOf gpu dtype m
             if m > 0 then
-                let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; Elementwise.broadcastStrides shape outShape; Elementwise.broadcastStrides o.Shape outShape ])
+                let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; Geometry.broadcastStrides shape outShape; Geometry.broadcastStrides o.Shape outShape ])
                 let ext = Index1D m
                 let code = Scalar.binaryCode op
                 match dtype with
@@ -347,7 +346,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         let m = Shape.numel outShape
         let y = Dev.allocOf gpu a.DType m
         if m > 0 then
-            let bs s = Elementwise.broadcastStrides s outShape
+            let bs s = Geometry.broadcastStrides s outShape
             let meta = Dev.meta gpu (Array.concat [ [| outShape.Length |]; outShape; bs shape; bs a.Shape; bs b.Shape ])
             let ext = Index1D m
             match a.DType with
@@ -403,7 +402,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         IlgpuRawTensor.Of(y, dtype, outShape)
     override t.ExtremeDim(isMax, dim, keepDim) =
         t.FloatsOnly (if isMax then "max" else "min")
-        let outer, k, inner = Reduce.around shape dim
+        let outer, k, inner = Geometry.around shape dim
         let s = Shape.reduced shape [| dim |] keepDim
         let m = outer * inner
         let v = Dev.allocOf gpu dtype m
@@ -424,7 +423,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         IlgpuRawTensor.Of(v, dtype, s), IlgpuRawTensor.Of(ix, Int64, Array.copy s)
     override t.Scan(op, dim, reverse) =
         t.FloatsOnly (match op with CumSum -> "cumsum" | CumProd -> "cumprod")
-        let outer, k, inner = Reduce.around shape dim
+        let outer, k, inner = Geometry.around shape dim
         let y = Dev.allocOf gpu dtype n
         if n > 0 then
             let ext = Index1D (outer * inner)
@@ -436,7 +435,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         IlgpuRawTensor.Of(y, dtype, shape)
     member private t.SoftmaxOf(dim: int, log: int) : RawTensor =
         t.FloatsOnly (if log = 1 then "log_softmax" else "softmax")
-        let outer, k, inner = Reduce.around shape dim
+        let outer, k, inner = Geometry.around shape dim
         let y = Dev.allocOf gpu dtype n
         if n > 0 then
             if k < Reduction.treeMin then
@@ -471,14 +470,15 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         IlgpuRawTensor.Of(c, dtype, Array.append batch [| m; n2 |])
 
     // ---- convolution: im2col / col2im kernels around one gemm per group over the whole batch (layout in ConvKernels.fs)
+    /// The launcher of a ConvKernels kernel written once over the element type, instantiated at dt.
     member private _.LaunchC<'D when 'D :> Delegate>(name: string, dt: DType) : 'D =
-        let full = name + (if dt = Float32 then "32" else "64")
-        gpu.Launcher<'D>("ConvKernels." + full, typeof<ConvKernels>, full, [||])
+        let args = if dt = Float32 then [| typeof<float32>; typeof<Widen32> |] else [| typeof<float>; typeof<Widen64> |]
+        gpu.Launcher<'D>("ConvKernels." + name + ":" + args.[0].Name, typeof<ConvKernels>, name, args)
     /// [N; C; H; W; G; Cg; kH; kW; sH; sW; pH; pW; dH; dW; Ho; Wo] of a conv2d.
     static member private ConvGeo(xShape: int[], wShape: int[], spec: Conv2dSpec) =
         let (sh, sw), (ph, pw), (dh, dw) = spec.Stride, spec.Padding, spec.Dilation
-        let ho = ConvShapes.convOutSize xShape.[2] wShape.[2] sh ph dh
-        let wo = ConvShapes.convOutSize xShape.[3] wShape.[3] sw pw dw
+        let ho = Geometry.convOutSize xShape.[2] wShape.[2] sh ph dh
+        let wo = Geometry.convOutSize xShape.[3] wShape.[3] sw pw dw
         let g = [| xShape.[0]; xShape.[1]; xShape.[2]; xShape.[3]; spec.Groups; xShape.[1] / spec.Groups; wShape.[2]; wShape.[3]; sh; sw; ph; pw; dh; dw; ho; wo |]
         let colLen = int64 xShape.[1] * int64 wShape.[2] * int64 wShape.[3] * int64 xShape.[0] * int64 ho * int64 wo
         if colLen > int64 Int32.MaxValue then
@@ -557,7 +557,7 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         let (kh, kw), (sh, sw), (ph, pw) = spec.Kernel, spec.Stride, spec.Padding
         let dh, dw = if dilated then spec.Dilation else (1, 1)
         [| xShape.[2]; xShape.[3]
-           ConvShapes.poolOutSize xShape.[2] kh sh ph dh spec.CeilMode; ConvShapes.poolOutSize xShape.[3] kw sw pw dw spec.CeilMode
+           Geometry.poolOutSize xShape.[2] kh sh ph dh spec.CeilMode; Geometry.poolOutSize xShape.[3] kw sw pw dw spec.CeilMode
            kh; kw; sh; sw; ph; pw; dh; dw; (if spec.CountIncludePad then 1 else 0) |]
     override t.MaxPool2d spec =
         t.FloatsOnly "max_pool2d"
@@ -581,8 +581,8 @@ type IlgpuRawTensor(storage: DeviceStorage, dtype: DType, shape: int[]) =
         if n > 0 then
             let ohw, hw = shape.[2] * shape.[3], inputShape.[2] * inputShape.[3]
             match dtype with
-            | Float32 -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>, ArrayView<float32>, int, int>>("MaxPoolBack", dtype).Invoke(gpu.Stream, Index1D n, t.V32, ix.VI64, Dev.view gx, ohw, hw)
-            | _ -> t.LaunchC<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>, ArrayView<float>, int, int>>("MaxPoolBack", dtype).Invoke(gpu.Stream, Index1D n, t.V64, ix.VI64, Dev.view gx, ohw, hw)
+            | Float32 -> gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float32>, ArrayView<int64>, ArrayView<float32>, int, int>>("ConvKernels.MaxPoolBack32", typeof<ConvKernels>, "MaxPoolBack32", [||]).Invoke(gpu.Stream, Index1D n, t.V32, ix.VI64, Dev.view gx, ohw, hw)
+            | _ -> gpu.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int64>, ArrayView<float>, int, int>>("ConvKernels.MaxPoolBack64", typeof<ConvKernels>, "MaxPoolBack64", [||]).Invoke(gpu.Stream, Index1D n, t.V64, ix.VI64, Dev.view gx, ohw, hw)
         IlgpuRawTensor.Of(gx, dtype, Array.copy inputShape)
     override t.AvgPool2d spec =
         t.FloatsOnly "avg_pool2d"

@@ -1,13 +1,13 @@
 namespace Hybrid.Core.Backends.Ilgpu
 
 open System
-open Hybrid.Core.Backends.Cpu
+open Hybrid.Core.Backends
 
 /// The per-element math of the pointwise ops as plain static functions over float64, callable from ILGPU
 /// kernels (a DU like `UnaryOp` is a class, which a kernel cannot take, so ops travel as an int code plus
 /// their scalar arguments). float32 tensors are computed in float64 and rounded once: for + - * / sqrt
 /// that is exactly IEEE float32; transcendental functions agree with the CPU's float32 to an ulp.
-/// Each formula is the CPU's (`Cpu/Elementwise.fs`); erf is the CPU's own Cody approximation, shared.
+/// Each formula is the CPU's (`Cpu/ScalarMath.fs`); erf, log1p, expm1 and asinh are `ScalarMath`'s, shared with it.
 module Scalar =
 
     /// The code and scalar arguments of a unary op.
@@ -57,15 +57,15 @@ module Scalar =
         | 9 -> Math.Max(x, 0.0)
         // torch.sign (NaN stays NaN)
         | 10 -> if x > 0.0 then 1.0 elif x < 0.0 then -1.0 elif x = 0.0 then 0.0 else x
-        | 11 -> Elementwise.erf x
+        | 11 -> ScalarMath.erf x
         // softplus(x) = max(x,0) + log1p(exp(-|x|)), with the CPU's accurate log1p
-        | 12 -> Math.Max(x, 0.0) + Elementwise.log1p (Math.Exp(-(Math.Abs x)))
+        | 12 -> Math.Max(x, 0.0) + ScalarMath.log1p (Math.Exp(-(Math.Abs x)))
         // gelu(x) = x·½(1 + erf(x/√2))
-        | 13 -> 0.5 * x * (1.0 + Elementwise.erf (x / Math.Sqrt 2.0))
+        | 13 -> 0.5 * x * (1.0 + ScalarMath.erf (x / Math.Sqrt 2.0))
         | 14 -> x * x
         | 15 -> 1.0 / x
-        | 16 -> Elementwise.log1p x
-        | 17 -> Elementwise.expm1 x
+        | 16 -> ScalarMath.log1p x
+        | 17 -> ScalarMath.expm1 x
         | 18 -> if x > 0.0 then x else p * x
         | 19 -> if x > 0.0 then x else p * (Math.Exp x - 1.0)
         | 20 -> if p = 2.0 then x * x else Math.Pow(x, p)
@@ -79,7 +79,7 @@ module Scalar =
         | 28 -> Math.Acos x
         | 29 -> Math.Sinh x
         | 30 -> Math.Cosh x
-        | _ -> Elementwise.asinh x
+        | _ -> ScalarMath.asinh x
 
     /// y = a op b for the op with this code (comparisons give 1 or 0).
     let binary (code: int) (a: float) (b: float) : float =

@@ -1,4 +1,4 @@
-namespace Hybrid.Core.Backends
+namespace Hybrid.Core.Backends.Cpu
 
 open System
 open System.Runtime.InteropServices
@@ -87,14 +87,14 @@ module Blas =
         let width (len: int) = ((len + parts - 1) / parts + 7) &&& ~~~7
         if n >= m then
             let w = width n
-            Cpu.Par.chunks parts 1 (fun s e ->
+            Par.chunks parts 1 (fun s e ->
                 for h in s .. e - 1 do
                     let j0 = h * w
                     let nh = min n (j0 + w) - j0
                     if nh > 0 then call m nh 0 (if transB then j0 * ldb else j0) j0)
         else
             let w = width m
-            Cpu.Par.chunks parts 1 (fun s e ->
+            Par.chunks parts 1 (fun s e ->
                 for h in s .. e - 1 do
                     let i0 = h * w
                     let mh = min m (i0 + w) - i0
