@@ -83,20 +83,25 @@ module OptimState =
           Scalars = Array.copy d.Scalars
           Inner = d.Inner |> Array.map ofDict }
 
-/// Checks of hyperparameters, thrown at construction with the optimizer, the argument and its value.
+/// The one check of every hyperparameter, core and facade alike: it throws at construction (or when a group's
+/// options change) an ArgumentOutOfRangeException whose message has one format, "Adam: lr must be a finite number
+/// >= 0, got -1" (the optimizer, the argument, the rule it breaks, the value given).
 module Hyper =
     let private bad (op: string) (arg: string) (v: obj) (expected: string) =
-        raise (ArgumentOutOfRangeException(arg, sprintf "%s: %s = %O is invalid (expected %s)" op arg v expected))
-    /// lr >= 0 and not NaN.
-    let lr op (v: float) = if not (v >= 0.0) then bad op "lr" v ">= 0"
+        raise (ArgumentOutOfRangeException(arg, sprintf "%s: %s must be %s, got %O" op arg expected v))
+    /// lr >= 0 and finite.
+    let lr op (v: float) = if not (v >= 0.0 && not (Double.IsInfinity v)) then bad op "lr" v "a finite number >= 0"
     /// 0 <= v < 1 (betas, rho, alpha).
     let unitOpen op arg (v: float) = if not (v >= 0.0 && v < 1.0) then bad op arg v "in [0, 1)"
     /// 0 <= v <= 1 (dampening, interpolation factors).
     let unitClosed op arg (v: float) = if not (v >= 0.0 && v <= 1.0) then bad op arg v "in [0, 1]"
     /// v > 0 and finite (eps).
-    let positive op arg (v: float) = if not (v > 0.0 && not (Double.IsInfinity v)) then bad op arg v "> 0"
+    let positive op arg (v: float) = if not (v > 0.0 && not (Double.IsInfinity v)) then bad op arg v "a finite number > 0"
     /// v >= 0 and finite (weight decay, momentum).
-    let nonNegative op arg (v: float) = if not (v >= 0.0 && not (Double.IsInfinity v)) then bad op arg v ">= 0"
+    let nonNegative op arg (v: float) = if not (v >= 0.0 && not (Double.IsInfinity v)) then bad op arg v "a finite number >= 0"
+    /// A pair (β₁, β₂), each in [0, 1); the value is shown as the pair.
+    let betas op arg (b1: float) (b2: float) =
+        if not (b1 >= 0.0 && b1 < 1.0 && b2 >= 0.0 && b2 < 1.0) then bad op arg (sprintf "(%O, %O)" b1 b2) "a pair with each in [0, 1)"
 
 /// The plumbing every fused optimizer shares: checks, dtype dispatch, pure and in-place passes.
 module Step =
