@@ -119,8 +119,8 @@ let main _ =
     let bound streams = float streams * 4.0 * float n / (bw * 1e9) * 1e3
     printfn "triad bandwidth: %.1f GB/s best (%.1f median)" bw (4.0 * 4.0 * float n / (med 0 * 1e-3) / 1e9)
     printfn "%-14s %17s %17s %10s %9s %9s" "step" "hybrid ms" "torch ms" "torch/hyb" "bound ms" "of bound"
-    for name, j, key, streams in [ "adam", 1, "adam", 7; "sgd momentum", 2, "sgd", 5; "facade adam", 3, "adam", 7; "facade sgd", 4, "sgd", 5
-                                    "adam 100 ps", 5, "adam", 7; "sgd 100, lr/st", 6, "sgd", 5 ] do
+    for name, j, key, streams in [ "adam", 1, "adam", 7; "sgd momentum", 2, "sgd", 5; "facade adam", 3, "adam", 7; "facade sgd", 4, "sgd", 5;
+                                   "adam 100 ps", 5, "adam", 7; "sgd 100, lr/st", 6, "sgd", 5 ] do
         let tb = t.TryFind (key + "_best_ms") |> Option.defaultValue nan
         let tm = t.TryFind (key + "_median_ms") |> Option.defaultValue nan
         printfn "%-14s %7.2f (%7.2f) %7.2f (%7.2f) %10.1f %9.2f %8.0f%%" name (best j) (med j) tb tm (tb / best j) (bound streams) (100.0 * bound streams / best j)
