@@ -381,6 +381,49 @@ public class OptimizerBadInputTests
     }
 
     [Fact]
+    public void AGroupSteppedInOneCallEqualsEachParameterSteppedAlone()
+    {
+        // law: the facade's one core call per group (multi-tensor) gives each parameter the trajectory it has alone,
+        // also when one parameter has no gradient at first (its state then starts later, at its own step count)
+        Parameter Make(double[] v) => new(Tensor.FromArray(v));
+        double[][] init = { new double[] { 1, -2, 3 }, new double[] { 0.5, 0.25 }, new double[] { -1, 4, 2, 8 } };
+        var together = init.Select(Make).ToArray();
+        var alone = init.Select(Make).ToArray();
+        var joint = new Adam(together, lr: 0.1, amsgrad: true);
+        var single = alone.Select(p => new Adam(new[] { p }, lr: 0.1, amsgrad: true)).ToArray();
+        for (int t = 0; t < 5; t++)
+        {
+            for (int i = 0; i < init.Length; i++)
+            {
+                var grad = i == 2 && t < 2 ? null : Tensor.FromArray(init[i].Select((x, k) => Math.Sin(t + i + k * x)).ToArray());
+                together[i].Grad = grad;
+                alone[i].Grad = grad;
+            }
+            joint.ParamGroups[0].Lr = 0.1 / (1 + t);   // a scheduler's change: the cached core rule is rebuilt
+            joint.Step();
+            for (int i = 0; i < init.Length; i++)
+            {
+                single[i].ParamGroups[0].Lr = 0.1 / (1 + t);
+                if (alone[i].Grad is not null) single[i].Step();
+            }
+        }
+        for (int i = 0; i < init.Length; i++)
+            Assert.Equal(alone[i].ToArray<double>(), together[i].ToArray<double>());
+        Assert.Equal(3L, joint.StateDict().State[2].Step);
+        Assert.Equal(5L, joint.StateDict().State[0].Step);
+    }
+
+    [Fact]
+    public void BadOptionsReadTheSameFromCoreAndFacade()
+    {
+        // one check (the core's Hyper) and one message format for every optimizer and option
+        Assert.Contains("Adam: lr must be a finite number >= 0, got -1", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(new[] { P() }, lr: -1)).Message);
+        Assert.Contains("SGD: momentum must be a finite number >= 0, got -0.5", Assert.Throws<ArgumentOutOfRangeException>(() => new SGD(new[] { P() }, momentum: -0.5)).Message);
+        Assert.Contains("adam: lr must be a finite number >= 0, got Infinity",
+            Assert.Throws<ArgumentOutOfRangeException>(() => Hybrid.Core.Optim.Adam.create(new Hybrid.Core.Optim.AdamHyper(double.PositiveInfinity, 0.9, 0.999, 1e-8, 0, false, false))).Message);
+    }
+
+    [Fact]
     public void ANegativeOrNaNLrThrows()
     {
         Names<ArgumentOutOfRangeException>(() => new Adam(new[] { P() }, lr: -1), "lr", "-1");

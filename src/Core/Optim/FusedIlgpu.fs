@@ -51,8 +51,13 @@ module FusedIlgpu =
         if p.Numel > 0 then
             launch.Invoke(gpu.Stream, Index1D p.Numel, rule, pv, viewOf<'T> g, lane 0, lane 1, lane 2, has)
 
+    let private copyOf (t: IlgpuRawTensor) : IlgpuRawTensor = t.ReadStrided(t.Shape, Shape.strides t.Shape, 0) :?> IlgpuRawTensor
+
     /// A device copy of an ILGPU tensor (fresh pooled storage).
-    let copy (t: IlgpuRawTensor) : IlgpuRawTensor = t.ReadStrided(t.Shape, Shape.strides t.Shape, 0) :?> IlgpuRawTensor
+    let copy (r: RawTensor) : RawTensor =
+        match r with
+        | :? IlgpuRawTensor as t -> copyOf t :> RawTensor
+        | _ -> invalidArg "r" (sprintf "copy: tensor on %O is not an ILGPU tensor" r.Device)
 
     /// One step of a parameter on an ILGPU device: [| p'; slot 0'; slot 1'; ... |]. In place overwrites p and
     /// the slots; pure works on device copies. State slot j is lane lanes.[j] (1 = A, 2 = B, 3 = C).
@@ -65,7 +70,7 @@ module FusedIlgpu =
         let p = dev "params" p
         let g = dev "grads" g
         let slots = slots |> Array.map (dev "state")
-        let p, slots = if inPlace then p, slots else copy p, Array.map copy slots
+        let p, slots = if inPlace then p, slots else copyOf p, Array.map copyOf slots
         let lanes : IlgpuRawTensor[] = Array.zeroCreate 3
         slots |> Array.iteri (fun j s -> lanes.[laneOf.[j] - 1] <- s)
         match p.DType with

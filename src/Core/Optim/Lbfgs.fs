@@ -74,7 +74,7 @@ module Lbfgs =
 
     /// Throws (naming the argument and its value) on a bad option.
     let check (h: LbfgsHyper) =
-        Guard.nonNegative "lbfgs" "lr" h.Lr
+        Hyper.lr "lbfgs" h.Lr
         Guard.atLeast "lbfgs" "maxIter" 1 h.MaxIter
         Guard.atLeast "lbfgs" "maxEval" 1 h.MaxEval
         Guard.nonNegative "lbfgs" "toleranceGrad" h.ToleranceGrad

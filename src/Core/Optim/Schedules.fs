@@ -343,7 +343,7 @@ module LrSchedule =
     /// on a group no scheduler was attached to; otherwise torch's setdefault keeps it as base_lr).
     let createWith (schedule: LrSchedule) (lr0: float) (initialLr: float) : LrScheduler =
         check schedule
-        if Double.IsNaN lr0 || lr0 < 0.0 then raise (ArgumentOutOfRangeException("lr", lr0, sprintf "lr scheduler: lr must be >= 0, got %g" lr0))
+        Hyper.lr "lr scheduler" lr0
         let (lr, initial), st = construct schedule (lr0, initialLr)
         { Schedule = schedule; State = st; Lr = lr; InitialLr = initial }
 
@@ -359,7 +359,7 @@ module LrSchedule =
         if lastEpoch = -1 then createWith schedule lr0 initialLr
         else
             check schedule
-            if Double.IsNaN lr0 || lr0 < 0.0 then raise (ArgumentOutOfRangeException("lr", lr0, sprintf "lr scheduler: lr must be >= 0, got %g" lr0))
+            Hyper.lr "lr scheduler" lr0
             if Double.IsNaN initialLr && not (match schedule with SequentialLr _ -> true | _ -> false) then
                 invalidArg "lastEpoch" (sprintf "lr scheduler: lastEpoch = %d resumes a schedule, but the parameter group has no initial_lr (set it, or load the optimizer's state dict first, as torch requires)" lastEpoch)
             let (lr, initial), st =

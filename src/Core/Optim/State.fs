@@ -3,7 +3,6 @@ namespace Hybrid.Core.Optim
 open System
 open Hybrid.Core
 open Hybrid.Core.Backends
-open Hybrid.Core.Backends.Cpu
 
 /// The state of an optimizer or transform, as one immutable record for every rule (optax's named
 /// state tuples, flattened): the step count, per-parameter buffers named by `Slots`, global scalars
@@ -69,7 +68,7 @@ module OptimState =
 
     /// The state a plain image describes (inverse of toDict, bit for bit).
     let rec ofDict (d: StateDict) : OptimState =
-        let cpu = CpuBackend() :> Backend
+        let cpu = Devices.backendOf Cpu
         let buffer i (v: float[]) =
             let shape = d.Shapes.[i]
             if Shape.numel shape <> v.Length then
@@ -83,46 +82,39 @@ module OptimState =
           Scalars = Array.copy d.Scalars
           Inner = d.Inner |> Array.map ofDict }
 
-/// Checks of hyperparameters, thrown at construction with the optimizer, the argument and its value.
+/// The one check of every hyperparameter, core and facade alike: it throws at construction (or when a group's
+/// options change) an ArgumentOutOfRangeException whose message has one format, "Adam: lr must be a finite number
+/// >= 0, got -1" (the optimizer, the argument, the rule it breaks, the value given).
 module Hyper =
     let private bad (op: string) (arg: string) (v: obj) (expected: string) =
-        raise (ArgumentOutOfRangeException(arg, sprintf "%s: %s = %O is invalid (expected %s)" op arg v expected))
-    /// lr >= 0 and not NaN.
-    let lr op (v: float) = if not (v >= 0.0) then bad op "lr" v ">= 0"
+        raise (ArgumentOutOfRangeException(arg, sprintf "%s: %s must be %s, got %O" op arg expected v))
+    /// lr >= 0 and finite.
+    let lr op (v: float) = if not (v >= 0.0 && not (Double.IsInfinity v)) then bad op "lr" v "a finite number >= 0"
     /// 0 <= v < 1 (betas, rho, alpha).
     let unitOpen op arg (v: float) = if not (v >= 0.0 && v < 1.0) then bad op arg v "in [0, 1)"
     /// 0 <= v <= 1 (dampening, interpolation factors).
     let unitClosed op arg (v: float) = if not (v >= 0.0 && v <= 1.0) then bad op arg v "in [0, 1]"
     /// v > 0 and finite (eps).
-    let positive op arg (v: float) = if not (v > 0.0 && not (Double.IsInfinity v)) then bad op arg v "> 0"
+    let positive op arg (v: float) = if not (v > 0.0 && not (Double.IsInfinity v)) then bad op arg v "a finite number > 0"
     /// v >= 0 and finite (weight decay, momentum).
-    let nonNegative op arg (v: float) = if not (v >= 0.0 && not (Double.IsInfinity v)) then bad op arg v ">= 0"
+    let nonNegative op arg (v: float) = if not (v >= 0.0 && not (Double.IsInfinity v)) then bad op arg v "a finite number >= 0"
+    /// A pair (β₁, β₂), each in [0, 1); the value is shown as the pair.
+    let betas op arg (b1: float) (b2: float) =
+        if not (b1 >= 0.0 && b1 < 1.0 && b2 >= 0.0 && b2 < 1.0) then bad op arg (sprintf "(%O, %O)" b1 b2) "a pair with each in [0, 1)"
 
-/// The plumbing every fused optimizer shares: checks, dtype dispatch, pure and in-place passes.
+/// The plumbing every fused optimizer shares: checks, the device's driver (FusedCpu or FusedIlgpu, chosen by the
+/// parameter's Device), pure and in-place passes.
 module Step =
-    let private arrays32 (op: string) (r: RawTensor) =
-        match r with
-        | :? CpuRawTensor as c -> (match c.Storage with F32 a -> a | _ -> invalidArg "params" (sprintf "%s: expected float32, got %O" op r.DType))
-        | _ -> invalidArg "params" (sprintf "%s: tensor on %O (the fused optimizers run on cpu tensors)" op r.Device)
-    let private arrays64 (op: string) (r: RawTensor) =
-        match r with
-        | :? CpuRawTensor as c -> (match c.Storage with F64 a -> a | _ -> invalidArg "params" (sprintf "%s: expected float64, got %O" op r.DType))
-        | _ -> invalidArg "params" (sprintf "%s: tensor on %O (the fused optimizers run on cpu tensors)" op r.Device)
-
     /// Zeros shaped like a parameter.
     let zerosLike (p: Tensor) = p.Raw.Backend.Zeros(p.Shape, p.DType)
     /// A constant shaped like a parameter.
     let fullLike (p: Tensor) (v: float) = p.Raw.Backend.Full(p.Shape, v, p.DType)
-    /// A copy of a parameter's value.
+    /// A copy of a parameter's value, on its device.
     let copyOf (p: Tensor) =
-        match p.Raw with
-        | :? CpuRawTensor as c ->
-            (match c.Storage with
-             | F32 a -> CpuRawTensor(F32 (Array.copy a), Array.copy p.Shape) :> RawTensor
-             | F64 a -> CpuRawTensor(F64 (Array.copy a), Array.copy p.Shape) :> RawTensor
-             | I64 _ -> invalidArg "params" "optimizer: int64 parameters cannot be optimized")
-        | :? Hybrid.Core.Backends.Ilgpu.IlgpuRawTensor as d -> FusedIlgpu.copy d :> RawTensor
-        | r -> r.Backend.Import(r)
+        if p.DType = Int64 then invalidArg "params" "optimizer: int64 parameters cannot be optimized"
+        match p.Device with
+        | Cpu -> FusedCpu.copy p.Raw
+        | Ilgpu _ -> FusedIlgpu.copy p.Raw
 
     /// A fresh state.
     let init (name: string) (slots: string[]) (initSlot: string -> Tensor -> RawTensor) (scalars: float[]) (ps: Tensor[]) =
@@ -149,36 +141,18 @@ module Step =
                 if b.Shape <> p.Shape || b.DType <> p.DType then
                     invalidOp (sprintf "%s: state buffer '%s' of parameter %d is %O %s but the parameter is %O %s" name s.Slots.[j] i b.DType (Shape.show b.Shape) p.DType (Shape.show p.Shape)))
 
-    /// [| p; a; b; c |] with state slot j placed at lane lanes.[j] (null where no slot is placed).
-    let private place (lanes: int[]) (p: 'a[]) (bufs: 'a[][]) =
-        let src = Array.zeroCreate 4
-        src.[0] <- p
-        bufs |> Array.iteri (fun j b -> src.[lanes.[j]] <- b)
-        src
-
-    /// Runs a rule (one instance per dtype) over every parameter: in place (the state's buffers and the
-    /// parameters' storage are overwritten) or pure (fresh arrays). State slot j is lane lanes.[j]
-    /// (1 = A, 2 = B, 3 = C).
+    /// Runs a rule (one instance per dtype) over every parameter, each by its device's driver: in place (the
+    /// state's buffers and the parameters' storage are overwritten) or pure (fresh storage). State slot j is lane
+    /// lanes.[j] (1 = A, 2 = B, 3 = C).
     let applyLanes<'R32, 'R64 when 'R32: struct and 'R32 :> IRule<float32> and 'R64: struct and 'R64 :> IRule<float>>
         (name: string) (lanes: int[]) (r32: 'R32) (r64: 'R64) (inPlace: bool) (s: OptimState) (grads: Tensor[]) (ps: Tensor[]) : RawTensor[][] * Tensor[] =
-        let pass (ofRaw: RawTensor -> 'T[]) (wrap: 'T[] -> CpuStorage) (run: 'T[] -> 'T[][] -> 'T[][] -> unit) (i: int) =
-            let p = ps.[i]
-            let src = place lanes (ofRaw p.Raw) (s.Buffers.[i] |> Array.map ofRaw)
-            let dst = if inPlace then src else src |> Array.map (fun a -> if isNull a then null else Array.zeroCreate a.Length)
-            run (ofRaw grads.[i].Raw) src dst
-            let raw (a: 'T[]) = CpuRawTensor(wrap a, Array.copy p.Shape) :> RawTensor
-            Array.append [| raw dst.[0] |] (Array.init s.Slots.Length (fun j -> raw dst.[lanes.[j]]))
         let results =
             Array.init ps.Length (fun i ->
-                match ps.[i].Raw with
-                | :? Hybrid.Core.Backends.Ilgpu.IlgpuRawTensor ->
-                    // on an ILGPU device: the same rule, run by the generic kernel of FusedIlgpu
-                    FusedIlgpu.step name lanes r32 r64 inPlace ps.[i].Raw grads.[i].Raw s.Buffers.[i]
-                | _ ->
-                match ps.[i].DType with
-                | Float32 -> pass (arrays32 name) F32 (Fused.run r32) i
-                | Float64 -> pass (arrays64 name) F64 (Fused.run r64) i
-                | Int64 -> invalidArg "params" (sprintf "%s: parameter %d is int64" name i))
+                let step =
+                    match ps.[i].Device with
+                    | Cpu -> FusedCpu.step name lanes r32 r64
+                    | Ilgpu _ -> FusedIlgpu.step name lanes r32 r64
+                step inPlace ps.[i].Raw grads.[i].Raw s.Buffers.[i])
         if inPlace then s.Buffers, ps
         else
             results |> Array.map (fun r -> r.[1..]),

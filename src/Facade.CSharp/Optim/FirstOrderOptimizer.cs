@@ -8,12 +8,15 @@ namespace Hybrid.Optim;
 
 /// <summary>
 /// Base class of the gradient optimizers (SGD, Adam, ...): keeps one core state per parameter (torch's <c>state[p]</c>)
-/// and, at each <see cref="Step(Func{Tensor})"/>, builds the core's pure rule from each group's current options and
-/// applies it in place to every parameter that has a gradient (parameters without one are skipped, as in torch).
+/// and one core rule per group, built and validated when the group's options change (a scheduler moving lr included)
+/// and reused otherwise. At each <see cref="Step(Func{Tensor})"/> the core applies the rule to all parameters of a group
+/// that have a gradient in one call (torch's multi-tensor <c>foreach</c> path: one fused pass per tensor); parameters
+/// without one are skipped, as in torch.
 /// </summary>
 public abstract class FirstOrderOptimizer : Optimizer
 {
     private readonly Dictionary<Parameter, OptimState> _state = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<ParamGroup, (KeyValuePair<string, object>[] Options, CoreOptimizer Core)> _cores = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Create the optimizer over one group.</summary>
     /// <param name="parameters">The parameters.</param>
@@ -39,6 +42,28 @@ public abstract class FirstOrderOptimizer : Optimizer
         CreateCore(group);
     }
 
+    /// <summary>The core rule of a group: the cached one while the group's options are those it was built from,
+    /// otherwise a new one, validated once (and cached only when valid).</summary>
+    private CoreOptimizer CoreOf(ParamGroup group)
+    {
+        if (_cores.TryGetValue(group, out var cached) && SameOptions(cached.Options, group.Options)) return cached.Core;
+        CheckOptions(group);
+        var core = CreateCore(group);
+        _cores[group] = (Snapshot(group.Options), core);
+        return core;
+    }
+
+    private static KeyValuePair<string, object>[] Snapshot(IReadOnlyDictionary<string, object> options) =>
+        options.Select(o => KeyValuePair.Create(o.Key, o.Value is Array a ? a.Clone() : o.Value)).ToArray();
+
+    private static bool SameOptions(KeyValuePair<string, object>[] snapshot, IReadOnlyDictionary<string, object> options)
+    {
+        if (snapshot.Length != options.Count) return false;
+        foreach (var (k, v) in snapshot)
+            if (!options.TryGetValue(k, out var now) || !System.Collections.StructuralComparisons.StructuralEqualityComparer.Equals(v, now)) return false;
+        return true;
+    }
+
     /// <summary>Take one step (torch's <c>step(closure)</c>): every parameter with a gradient is updated in place.</summary>
     /// <param name="closure">Optional: re-evaluates the model, calls Backward and returns the loss.</param>
     /// <returns>The closure's loss, or null.</returns>
@@ -49,11 +74,7 @@ public abstract class FirstOrderOptimizer : Optimizer
             using (Hybrid.Core.GradMode.EnableGrad()) loss = closure();
         // every check before any parameter changes: options (the core rules) and gradients
         var cores = new CoreOptimizer[ParamGroups.Count];
-        for (int i = 0; i < cores.Length; i++)
-        {
-            Validate(ParamGroups[i]);
-            cores[i] = CreateCore(ParamGroups[i]);
-        }
+        for (int i = 0; i < cores.Length; i++) cores[i] = CoreOf(ParamGroups[i]);
         foreach (var p in ParamGroups.SelectMany(g => g.Params))
         {
             var g = p.Core.Grad;
@@ -63,16 +84,39 @@ public abstract class FirstOrderOptimizer : Optimizer
             if (_state.TryGetValue(p, out var s) && s.Buffers.Length == 1 && s.Buffers[0].Any(b => !b.Shape.AsSpan().SequenceEqual(p.Core.Shape)))
                 throw new InvalidOperationException($"{GetType().Name}.Step: the state of a parameter of shape [{string.Join(",", p.Shape)}] no longer fits it");
         }
-        for (int i = 0; i < cores.Length; i++)
-            foreach (var p in ParamGroups[i].Params)
-            {
-                var g = p.Core.Grad;
-                if (g is null) continue;
-                var s = _state.TryGetValue(p, out var old) ? old : InitState(cores[i], p);
-                _state[p] = cores[i].StepInPlace(s, new[] { g }, new[] { p.Core });
-            }
+        for (int i = 0; i < cores.Length; i++) StepGroup(cores[i], ParamGroups[i]);
         return loss;
     }
+
+    /// <summary>One step of a group: the parameters with a gradient whose states are at the same step (all of them,
+    /// unless some joined the group later or lacked a gradient before) go to the core together, in one call.</summary>
+    private void StepGroup(CoreOptimizer core, ParamGroup group)
+    {
+        var batches = new List<(OptimState First, List<Parameter> Params, List<OptimState> States)>();
+        foreach (var p in group.Params)
+        {
+            if (p.Core.Grad is null) continue;
+            var s = _state.TryGetValue(p, out var old) ? old : InitState(core, p);
+            // a state with inner states (Lookahead) is stepped alone: its inner states are per parameter
+            var batch = batches.FindIndex(b => Batchable(b.First, s));
+            if (batch < 0) batches.Add((s, new List<Parameter> { p }, new List<OptimState> { s }));
+            else { batches[batch].Params.Add(p); batches[batch].States.Add(s); }
+        }
+        foreach (var (first, ps, states) in batches)
+        {
+            var joint = ps.Count == 1 ? first
+                : new OptimState(first.Name, first.Step, first.Slots, states.Select(s => s.Buffers[0]).ToArray(), first.Scalars, first.Inner);
+            var next = core.StepInPlace(joint, ps.Select(p => p.Core.Grad!).ToArray(), ps.Select(p => p.Core).ToArray());
+            for (int j = 0; j < ps.Count; j++)
+                _state[ps[j]] = ps.Count == 1 ? next
+                    : new OptimState(next.Name, next.Step, next.Slots, new[] { next.Buffers[j] }, next.Scalars, next.Inner);
+        }
+    }
+
+    /// <summary>Two per-parameter states one core call can advance together: same rule, step, slots and scalars.</summary>
+    private static bool Batchable(OptimState a, OptimState b) =>
+        a.Inner.Length == 0 && b.Inner.Length == 0 && a.Buffers.Length == 1 && b.Buffers.Length == 1
+        && a.Name == b.Name && a.Step == b.Step && a.Slots.SequenceEqual(b.Slots) && a.Scalars.SequenceEqual(b.Scalars);
 
     /// <summary>The state a parameter starts from (Lookahead puts the inner optimizer's existing state inside).</summary>
     internal virtual OptimState InitState(CoreOptimizer core, Parameter p) => core.Init.Invoke(new[] { p.Core });

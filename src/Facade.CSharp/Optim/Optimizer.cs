@@ -158,62 +158,38 @@ public abstract class Optimizer
 
     // ------------------------------------------------------------------ option checks shared by the subclasses
 
-    /// <summary>lr must be a number >= 0.</summary>
+    // Each check is the core's (Hyper): one rule and one message format ("Adam: lr must be a finite number >= 0, got -1").
+
+    /// <summary>lr must be a finite number >= 0.</summary>
     /// <param name="group">The group.</param>
-    protected void CheckLr(ParamGroup group)
-    {
-        var lr = Option(group, "lr");
-        if (!(lr >= 0.0) || double.IsInfinity(lr))
-            throw new ArgumentOutOfRangeException("lr", lr, $"{GetType().Name}: lr = {lr} is invalid (expected a finite number >= 0)");
-    }
+    protected void CheckLr(ParamGroup group) => Hybrid.Core.Optim.Hyper.lr(GetType().Name, Option(group, "lr"));
 
     /// <summary>An option that must be finite and >= 0.</summary>
     /// <param name="group">The group.</param>
     /// <param name="name">The option.</param>
-    protected void CheckNonNegative(ParamGroup group, string name)
-    {
-        var v = Option(group, name);
-        if (!(v >= 0.0) || double.IsInfinity(v))
-            throw new ArgumentOutOfRangeException(name, v, $"{GetType().Name}: {name} = {v} is invalid (expected a finite number >= 0)");
-    }
+    protected void CheckNonNegative(ParamGroup group, string name) => Hybrid.Core.Optim.Hyper.nonNegative(GetType().Name, name, Option(group, name));
 
     /// <summary>An option that must be finite and > 0 (eps).</summary>
     /// <param name="group">The group.</param>
     /// <param name="name">The option.</param>
-    protected void CheckPositive(ParamGroup group, string name)
-    {
-        var v = Option(group, name);
-        if (!(v > 0.0) || double.IsInfinity(v))
-            throw new ArgumentOutOfRangeException(name, v, $"{GetType().Name}: {name} = {v} is invalid (expected a finite number > 0)");
-    }
+    protected void CheckPositive(ParamGroup group, string name) => Hybrid.Core.Optim.Hyper.positive(GetType().Name, name, Option(group, name));
 
     /// <summary>An option in [0, 1) (a decay rate).</summary>
     /// <param name="group">The group.</param>
     /// <param name="name">The option.</param>
-    protected void CheckUnit(ParamGroup group, string name)
-    {
-        var v = Option(group, name);
-        if (!(v >= 0.0 && v < 1.0))
-            throw new ArgumentOutOfRangeException(name, v, $"{GetType().Name}: {name} = {v} is invalid (expected a number in [0, 1))");
-    }
+    protected void CheckUnit(ParamGroup group, string name) => Hybrid.Core.Optim.Hyper.unitOpen(GetType().Name, name, Option(group, name));
 
     /// <summary>An option in [0, 1].</summary>
     /// <param name="group">The group.</param>
     /// <param name="name">The option.</param>
-    protected void CheckClosedUnit(ParamGroup group, string name)
-    {
-        var v = Option(group, name);
-        if (!(v >= 0.0 && v <= 1.0))
-            throw new ArgumentOutOfRangeException(name, v, $"{GetType().Name}: {name} = {v} is invalid (expected a number in [0, 1])");
-    }
+    protected void CheckClosedUnit(ParamGroup group, string name) => Hybrid.Core.Optim.Hyper.unitClosed(GetType().Name, name, Option(group, name));
 
     /// <summary>betas = (β₁, β₂), each in [0, 1).</summary>
     /// <param name="group">The group.</param>
     protected void CheckBetas(ParamGroup group)
     {
         var (b1, b2) = Pair(group, "betas");
-        if (!(b1 >= 0.0 && b1 < 1.0 && b2 >= 0.0 && b2 < 1.0))
-            throw new ArgumentOutOfRangeException("betas", (b1, b2), $"{GetType().Name}: betas = ({b1}, {b2}) is invalid (expected each in [0, 1))");
+        Hybrid.Core.Optim.Hyper.betas(GetType().Name, "betas", b1, b2);
     }
 
     /// <summary>The options of the Adam family (Adam, AdamW, Adamax, RAdam, NAdam): lr, betas, eps &gt; 0, weightDecay ≥ 0.</summary>
