@@ -40,11 +40,11 @@ let private allowed =
     Map.ofList
         [ // the registry: the one place that maps a Device to the Backend that creates its tensors
           "Core/Backends/Registry.fs", set [ "Cpu"; "Ilgpu" ]
-          // the optimizers' state and transforms (another change rewrites them): they type-test CpuRawTensor and
-          // IlgpuRawTensor to update parameters in place, until the backend applies the rules through the seam
-          "Core/Optim/State.fs", set [ "Cpu"; "Ilgpu" ]
+          // the unfused transforms still build CPU buffers directly
           "Core/Optim/Transform.fs", set [ "Cpu" ]
-          // the fused optimizer's ILGPU kernels: they need the rules of Optim/Rule.fs, compiled above the backends
+          // the fused optimizer drivers, one per backend: they apply the rules of Optim/Rule.fs, compiled above the
+          // backends, to that backend's storage in place
+          "Core/Optim/FusedCpu.fs", set [ "Cpu" ]
           "Core/Optim/FusedIlgpu.fs", set [ "Ilgpu" ] ]
 
 let private inBackend (backend: string) (path: string) = (rel path).StartsWith(sprintf "Core/Backends/%s/" backend)
